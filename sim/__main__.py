@@ -1,0 +1,4 @@
+"""``python -m sim`` is the ``caresim`` command."""
+from .cli import main
+
+raise SystemExit(main())

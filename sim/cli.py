@@ -1,0 +1,303 @@
+"""The ``caresim`` command line (also ``python -m sim``).
+
+    caresim run CONFIG --regime R [--seed S] [--out DIR] [--set a.b=value ...]
+    caresim compare CONFIG [--reps N] [--seed S] [--out DIR] [--workers N] [--set ...]
+    caresim check CONFIG [--set ...]
+    caresim schema
+
+A user error (bad config, bad argument, unreadable file) prints one line,
+``caresim: error: <message>``, and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+PROG = "caresim"
+DEFAULT_REGIMES = ("product", "expertise")
+
+
+class UsageError(Exception):
+    """A user error found by the command line itself: one-line message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{PROG}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+# --------------------------------------------------------------------------- argument types
+def _override(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    key = key.strip()
+    if not eq or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. demand.growth_per_year=0.02), got {text!r}")
+    if any(not part for part in key.split(".")):
+        raise argparse.ArgumentTypeError(f"bad key path {key!r} in {text!r}")
+    return key, value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return n
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Discrete-event simulation of youth care under a product-based "
+        "and an expertise-based contract regime.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    config = _Parser(add_help=False)
+    config.add_argument("config", metavar="CONFIG", help="YAML configuration, e.g. configs/achterhoek.yaml")
+    config.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        type=_override,
+        action="append",
+        default=[],
+        help="override a config value by its dotted key path, e.g. --set demand.growth_per_year=0.02 "
+        "(VALUE is read as YAML; repeatable)",
+    )
+
+    p = sub.add_parser("run", parents=[config], help="one run of one regime",
+                       description="Run one regime once and print its summary.")
+    p.add_argument("--regime", required=True, metavar="R",
+                   help=f"regime after the contract start: {' or '.join(DEFAULT_REGIMES)} "
+                   "(product = the status quo continues)")
+    p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    p.add_argument("--out", metavar="DIR", type=Path,
+                   help="write summary.csv, episodes.csv, monthly.csv and manifest.json here")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",
+                       description="Run both regimes on common random numbers over replications and "
+                       "print each metric's mean with its 95%% CI and the paired difference.")
+    p.add_argument("--reps", type=_positive_int, default=10, metavar="N", help="replications (default 10)")
+    p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
+    p.add_argument("--out", metavar="DIR", type=Path,
+                   help="write comparison.csv, runs.csv and manifest.json here")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="parallel worker processes (default 1; results do not depend on it)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("check", parents=[config], help="validate a config and summarise it",
+                       description="Validate a config and print a short summary of the region and both regimes.")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("schema", help="print the config's JSON Schema",
+                       description="Print the JSON Schema of the configuration (for editor completion).")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    return dict(args.overrides)
+
+
+def _load(args: argparse.Namespace):
+    from .config import load_config
+
+    return load_config(args.config, overrides=_overrides(args))
+
+
+def _prepare_out(out: Optional[Path]) -> None:
+    if out is None:
+        return
+    from .output import prepare_dir
+
+    try:
+        prepare_dir(out)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _regimes() -> tuple[str, ...]:
+    import sim
+
+    return tuple(getattr(sim, "REGIMES", DEFAULT_REGIMES))
+
+
+def _wrote(paths: Sequence[Path]) -> None:
+    if paths:
+        folder = paths[0].parent
+        names = ", ".join(p.name for p in paths)
+        print(f"wrote {folder}/{{{names}}}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    import sim
+
+    from . import output, tables
+
+    regimes = _regimes()
+    if args.regime not in regimes:
+        near = difflib.get_close_matches(args.regime, regimes, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise UsageError(f"--regime: unknown regime {args.regime!r}, expected one of {list(regimes)}{hint}")
+    cfg = _load(args)
+    _prepare_out(args.out)
+    res = sim.run(cfg, regime=args.regime, seed=args.seed)
+    print(
+        f"{cfg.region.name}: regime {res.regime}, seed {res.seed}; contract start "
+        f"{cfg.timeline.contract_start}, horizon to {cfg.timeline.end}; "
+        f"{int(res.events):,} events in {float(res.wall_seconds):.1f} s"
+    )
+    print(tables.format_summary(res.summary))
+    if args.out is not None:
+        paths = output.write_run(args.out, res, cfg, argv, args.config, _overrides(args))
+        _wrote(paths)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    import sim
+
+    from . import output, tables
+
+    cfg = _load(args)
+    _prepare_out(args.out)
+    progress = not args.no_progress and sys.stderr.isatty()
+    cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress)
+    tl = cfg.timeline
+    print(
+        f"{cfg.region.name}: {cmp.replications} paired replication{'s' if cmp.replications != 1 else ''} "
+        f"(seed {cmp.seed}), "
+        f"evaluation horizon {tl.contract_start} to {tl.end} ({tl.horizon_years:.1f} years); "
+        "95% CIs, difference = expertise - product (paired t)"
+    )
+    print(tables.format_comparison(cmp.table))
+    if args.out is not None:
+        paths = output.write_compare(args.out, cmp, cfg, argv, args.config, _overrides(args), args.workers)
+        _wrote(paths)
+    return 0
+
+
+def product_count(cfg) -> int:
+    """Number of products in the catalogue of the product regime."""
+    try:
+        from .world import product_grid
+    except ImportError:
+        product_grid = None
+    if product_grid is not None:
+        return len(product_grid(cfg))
+    return product_count_from_config(cfg)
+
+
+def product_count_from_config(cfg) -> int:
+    """levels x care forms x domains, less the excluded domain/care-form pairs, plus custom products."""
+    p = cfg.products
+    forms = set(p.care_forms)
+    excluded = {
+        (d, f)
+        for d, _, f in (pair.partition("/") for pair in p.exclude)
+        if d in cfg.demand.domains and f in forms
+    }
+    grid = len(p.levels) * (len(cfg.demand.domains) * len(forms) - len(excluded))
+    return grid + len(p.custom)
+
+
+def check_text(cfg, path: str) -> str:
+    from .config import DAYS_PER_YEAR, MECHANISMS
+
+    tl, region, demand = cfg.timeline, cfg.region, cfg.demand
+    prod, ex = cfg.regimes.product, cfg.regimes.expertise
+    warmup_years = tl.contract_start_day / DAYS_PER_YEAR
+    coll = ex.collectives
+    budget = ex.budget
+    valve = budget.safety_valve
+    switches = cfg.mechanism
+    mech = [f"M{i} {m} {'on' if getattr(switches, m) else 'off'}" for i, m in enumerate(MECHANISMS, 1)]
+    rows = [
+        ("region", f"{region.name}: {len(region.municipalities)} municipalities, "
+                   f"youth population {sum(region.municipalities.values()):,}, "
+                   f"first referrals {demand.first_referrals_per_year:,.0f}/year"),
+        ("timeline", f"{tl.start} to {tl.end}: warm-up {warmup_years:.1f} years under the product regime, "
+                     f"contract start {tl.contract_start}, evaluation horizon {tl.horizon_years:.1f} years"),
+        ("product", f"{cfg.providers.count} providers, {product_count(cfg)} products, "
+                    f"admin overhead {prod.admin.overhead_share:.2f} of staff time"),
+        ("expertise", f"{ex.contracted_providers} contracted providers for {ex.contract_years:g} years, "
+                      f"admin overhead {ex.admin.overhead_share:.2f} of staff time"),
+        ("budget", f"level {budget.level:.2f} x product-regime spending, population-based share "
+                   f"{budget.population_share:.2f}, safety valve {'on' if valve.enabled else 'off'}"),
+        ("collectives", f"{coll.auto_count} formed automatically from {coll.auto_share:.0%} of contracted "
+                        f"providers, {len(coll.explicit)} explicit"),
+        ("mechanisms", ", ".join(mech[:4])),
+        ("", ", ".join(mech[4:])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{path}: valid"] + [f"{k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    cfg = _load(args)
+    print(check_text(cfg, args.config))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from .config import ConfigError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (already printed)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return args.func(args, argv)
+    except (ConfigError, UsageError) as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `caresim schema | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -1,0 +1,551 @@
+"""Typed, immutable configuration: one YAML file describes a region and both regimes.
+
+The types below are the single source of truth: they validate the YAML, and
+``caresim schema`` prints the JSON Schema generated from them. Errors are
+reported as one line naming the key path, the bad value and what was expected.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from pathlib import Path
+from typing import Any, Literal, Mapping, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .distributions import Dist
+
+SEVERITIES = ("mild", "moderate", "severe")
+MECHANISMS = (
+    "admin_burden",          # M1
+    "product_fit",           # M2
+    "expertise_match",       # M3
+    "collaboration",         # M4
+    "budget_ceiling",        # M5
+    "waiting_effects",       # M6
+    "provider_transition",   # M7
+    "selection",             # M8
+)
+DAYS_PER_YEAR = 365.25
+DAYS_PER_WEEK = 7.0
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+class ConfigError(ValueError):
+    """A user error in a configuration: ``str(err)`` is the one-line message."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Share = float  # documented alias: a number in [0, 1]
+
+
+def _sums_to_one(values: Mapping[str, float], what: str) -> None:
+    """``what`` is the key path relative to the validated model."""
+    total = sum(values.values())
+    if abs(total - 1.0) > 1e-6:
+        shown = ", ".join(f"{k}={v:g}" for k, v in values.items())
+        raise ValueError(f"{what}: got shares summing to {total:.6g} ({shown}); expected a sum of 1")
+
+
+# --------------------------------------------------------------------------- time
+class Timeline(_Model):
+    """Calendar of a run: warm-up under the status quo from ``start`` to
+    ``contract_start``, then the evaluation horizon to ``end``."""
+
+    start: dt.date = Field(description="simulation day 0; the warm-up starts here")
+    contract_start: dt.date = Field(description="the regime under study takes over")
+    end: dt.date = Field(description="end of the evaluation horizon")
+    initial_state: Literal["empty"] = Field("empty", description="state at day 0")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not (self.start < self.contract_start < self.end):
+            raise ValueError(
+                f"contract_start: got {self.contract_start}; expected a date strictly between start "
+                f"{self.start} and end {self.end}"
+            )
+        return self
+
+    @property
+    def contract_start_day(self) -> float:
+        return float((self.contract_start - self.start).days)
+
+    @property
+    def end_day(self) -> float:
+        return float((self.end - self.start).days)
+
+    @property
+    def horizon_years(self) -> float:
+        return (self.end_day - self.contract_start_day) / DAYS_PER_YEAR
+
+
+# --------------------------------------------------------------------------- region
+class Region(_Model):
+    name: str
+    municipalities: dict[str, int] = Field(
+        description="youth population (0-17) per municipality; referrals arise in proportion"
+    )
+
+    @model_validator(mode="after")
+    def _positive(self):
+        if not self.municipalities:
+            raise ValueError("municipalities: got none; expected at least one municipality")
+        for k, v in self.municipalities.items():
+            if v <= 0:
+                raise ValueError(f"municipalities.{k}: got {v}; expected a positive youth population")
+        return self
+
+
+class Source(_Model):
+    share: float = Field(ge=0, le=1)
+    via_access_team: bool = Field(description="assessed by the access team before allocation")
+
+
+class Domain(_Model):
+    share: float = Field(ge=0, le=1, description="share of referrals with this primary domain")
+    price_factor: float = Field(1.0, gt=0, description="multiplies the care form's unit price")
+
+
+class CareForm(_Model):
+    delivered_by: Literal["provider", "access_team"]
+    unit: Literal["hour", "half_day", "day"]
+    price_eur: float = Field(gt=0, description="price (or cost) per unit")
+    staff_hours_per_unit: float = Field(gt=0)
+    need_intensity: Dist = Field(description="units per week the youth needs")
+    need_duration: Dist = Field(description="days of care at full dose to reach the goal")
+    heavier: Optional[str] = Field(None, description="care form an urgent case escalates to")
+
+
+class Demand(_Model):
+    first_referrals_per_year: float = Field(gt=0, description="referrals of youths new to care")
+    seasonality_amplitude: float = Field(0.0, ge=0, lt=1)
+    peak_day_of_year: float = Field(0.0, ge=0, le=366)
+    growth_per_year: float = Field(0.0, ge=-0.5, le=1.0, description="after the contract start")
+    sources: dict[str, Source]
+    domains: dict[str, Domain]
+    secondary_domain_share: float = Field(ge=0, le=1)
+    severity: dict[str, float]
+    urgent_share: dict[str, float]
+    care_form_by_severity: dict[str, dict[str, float]]
+    need_shift_share: float = Field(
+        0.0, ge=0, le=1, description="share of multi-problem youths whose need shifts to the secondary domain during care"
+    )
+
+    @model_validator(mode="after")
+    def _mixes(self):
+        _sums_to_one({k: s.share for k, s in self.sources.items()}, "sources")
+        _sums_to_one({k: d.share for k, d in self.domains.items()}, "domains")
+        for key in ("severity", "urgent_share", "care_form_by_severity"):
+            got = set(getattr(self, key))
+            if got != set(SEVERITIES):
+                raise ValueError(f"{key}: got {sorted(got)}; expected exactly the severities {list(SEVERITIES)}")
+        _sums_to_one(self.severity, "severity")
+        for sev, mix in self.care_form_by_severity.items():
+            _sums_to_one(mix, f"care_form_by_severity.{sev}")
+        return self
+
+
+class AccessTeam(_Model):
+    assessors: int = Field(gt=0, description="assessments in progress at once")
+    assessment_days: Dist
+    care_hours_per_week: float = Field(gt=0, description="team's own care capacity")
+
+
+class ProviderPool(_Model):
+    count: int = Field(gt=0)
+    total_staff_hours_per_week: float = Field(gt=0)
+    size: Dist = Field(description="relative size; scaled so sizes sum to the total")
+    extra_domain_probability: float = Field(ge=0, le=1)
+    primary_proficiency: Dist
+    other_proficiency: Dist
+    form_offer_probability: dict[str, float]
+    with_stay_min_staff_hours: float = Field(0.0, ge=0)
+
+
+class Level(_Model):
+    intensity_quantile: float = Field(gt=0, lt=1, description="quantile of the form's need intensity")
+    duration_days: float = Field(gt=0)
+
+
+class CustomProduct(_Model):
+    name: str
+    domain: str
+    care_form: str
+    units_per_week: float = Field(gt=0)
+    duration_days: float = Field(gt=0)
+    price_eur: float = Field(gt=0)
+
+
+class Products(_Model):
+    care_forms: list[str] = Field(description="care forms billed as products")
+    levels: dict[str, Level]
+    exclude: list[str] = Field(default_factory=list, description="'domain/care_form' pairs without products")
+    custom: list[CustomProduct] = Field(default_factory=list)
+
+
+class Admin(_Model):
+    overhead_share: float = Field(ge=0, lt=1, description="share of staff time lost to administration")
+    hours_per_allocation: float = Field(ge=0)
+    hours_per_start: float = Field(ge=0)
+    hours_per_stop: float = Field(ge=0)
+    hours_per_declaration: float = Field(ge=0, description="per youth in care per month")
+    municipal_hours_per_transaction: float = Field(ge=0)
+
+
+class Choice(_Model):
+    """Multinomial-logit weights of a family's choice of provider."""
+
+    home: float = 1.0
+    size: float = 0.3
+    wait: float = 1.0
+
+
+class ProductRegime(_Model):
+    admin: Admin
+    assessment_error_sigma: float = Field(ge=0, description="log-scale error of the indicated intensity")
+    reindication_probability: float = Field(ge=0, le=1)
+    max_products_per_episode: int = Field(ge=1)
+    stay_with_provider: float = Field(ge=0, le=1, description="chance a follow-up product stays with the same provider")
+    reindication_days: Dist
+    choice: Choice = Choice()
+
+
+class Routing(_Model):
+    secondary_weight: float = Field(0.5, ge=0)
+    wait: float = Field(1.0, ge=0)
+    home: float = Field(0.2, ge=0)
+    proficiency_threshold: float = Field(0.5, ge=0, le=1)
+
+
+class ExplicitCollective(_Model):
+    name: str
+    members: list[str]
+
+
+class Collectives(_Model):
+    auto_count: int = Field(0, ge=0, description="collectives formed from contracted providers by the world stream")
+    auto_share: float = Field(0.5, ge=0, le=1, description="share of contracted providers in an auto collective")
+    explicit: list[ExplicitCollective] = Field(default_factory=list)
+
+
+class SafetyValve(_Model):
+    enabled: bool
+    queue_weeks_threshold: float = Field(gt=0, description="waiting list in weeks of the provider's capacity")
+    extra_share: float = Field(ge=0, description="extra budget as a share of the yearly lump sum")
+
+
+class Budget(_Model):
+    level: float = Field(gt=0, description="total budget / product-regime spending in the year before the switch")
+    population_share: float = Field(ge=0, lt=1)
+    ceiling_tolerance: float = Field(0.05, ge=0)
+    ceiling_capacity_share: float = Field(0.5, ge=0, le=1, description="share of capacity a budget-tight provider keeps open")
+    safety_valve: SafetyValve
+
+
+class Transition(_Model):
+    mode: Literal["grandfather", "transfer"]
+    retained_capacity_share: float = Field(ge=0, le=1)
+
+
+class ExpertiseRegime(_Model):
+    contracted_providers: int = Field(gt=0)
+    contract_years: float = Field(ge=3, le=7)
+    admin: Admin
+    judgement_error_sigma: float = Field(ge=0)
+    routing: Routing = Routing()
+    collectives: Collectives = Collectives()
+    budget: Budget
+    selection_strength: float = Field(0.0, ge=0, le=1)
+    transition: Transition
+
+
+class Regimes(_Model):
+    product: ProductRegime
+    expertise: ExpertiseRegime
+
+
+class Waiting(_Model):
+    deterioration_mean_days: float = Field(gt=0)
+    deterioration_intensity_factor: float = Field(ge=1)
+    deterioration_duration_factor: float = Field(ge=1)
+    patience_mean_days: float = Field(gt=0, description="mean time before a family leaves the list")
+    escalation_probability: float = Field(ge=0, le=1)
+
+
+class Outcome(_Model):
+    """Logistic model of goal attainment (see docs/model.md)."""
+
+    intercept: float
+    proficiency: float
+    proficiency_reference: float = Field(ge=0, le=1)
+    dose: float
+    deterioration: float
+    unconsulted_secondary: float
+    handover: float
+    severity: float
+
+
+class Rereferral(_Model):
+    after_goal: float = Field(ge=0, le=1)
+    after_no_goal: float = Field(ge=0, le=1)
+    after_dropout: float = Field(ge=0, le=1)
+    delay: Dist
+
+
+class Costs(_Model):
+    provider_admin_hour_eur: float = Field(gt=0)
+    municipal_admin_hour_eur: float = Field(gt=0)
+
+
+class Config(_Model):
+    """A region, its demand, its providers and both contract regimes."""
+
+    timeline: Timeline
+    region: Region
+    demand: Demand
+    care_forms: dict[str, CareForm]
+    access_team: AccessTeam
+    providers: ProviderPool
+    products: Products
+    regimes: Regimes
+    waiting: Waiting
+    outcome: Outcome
+    rereferral: Rereferral
+    costs: Costs
+    mechanisms: dict[str, bool] = Field(default_factory=lambda: {m: True for m in MECHANISMS})
+    stop_at_end: bool = Field(True, description="metrics over the horizon; records of youths still in the system at end")
+
+    @model_validator(mode="after")
+    def _cross(self):
+        forms = set(self.care_forms)
+        domains = set(self.demand.domains)
+        for m in self.mechanisms:
+            if m not in MECHANISMS:
+                raise ValueError(_unknown("mechanisms", m, MECHANISMS))
+        for sev, mix in self.demand.care_form_by_severity.items():
+            for f in mix:
+                if f not in forms:
+                    raise ValueError(_unknown(f"demand.care_form_by_severity.{sev}", f, forms))
+        for name, cf in self.care_forms.items():
+            if cf.heavier is not None and cf.heavier not in forms:
+                raise ValueError(_unknown(f"care_forms.{name}.heavier", cf.heavier, forms))
+        for f in self.products.care_forms:
+            if f not in forms:
+                raise ValueError(_unknown("products.care_forms", f, forms))
+            if self.care_forms[f].delivered_by != "provider":
+                raise ValueError(f"products.care_forms: {f!r} is delivered by the access team, not billed as a product")
+        for pair in self.products.exclude:
+            d, _, f = pair.partition("/")
+            if d not in domains:
+                raise ValueError(_unknown("products.exclude", d, domains, what="domain"))
+            if f not in forms:
+                raise ValueError(_unknown("products.exclude", f, forms, what="care form"))
+        for i, p in enumerate(self.products.custom):
+            if p.domain not in domains:
+                raise ValueError(_unknown(f"products.custom.{i}.domain", p.domain, domains, what="domain"))
+            if p.care_form not in forms:
+                raise ValueError(_unknown(f"products.custom.{i}.care_form", p.care_form, forms, what="care form"))
+        for f in self.providers.form_offer_probability:
+            if f not in forms:
+                raise ValueError(_unknown("providers.form_offer_probability", f, forms))
+        n = self.providers.count
+        ex = self.regimes.expertise
+        if ex.contracted_providers > n:
+            raise ValueError(
+                f"regimes.expertise.contracted_providers: {ex.contracted_providers} exceeds providers.count {n}"
+            )
+        for i, c in enumerate(ex.collectives.explicit):
+            for m in c.members:
+                if provider_index(m) is None or provider_index(m) >= n:
+                    raise ValueError(
+                        f"regimes.expertise.collectives.explicit.{i}.members: unknown provider {m!r} "
+                        f"(expected P001..P{n:03d})"
+                    )
+        return self
+
+    @property
+    def mechanism(self) -> "_Switches":
+        return _Switches(self.mechanisms)
+
+
+class _Switches:
+    """Attribute access to mechanism switches; a missing switch is on."""
+
+    def __init__(self, values: Mapping[str, bool]):
+        for name in MECHANISMS:
+            setattr(self, name, bool(values.get(name, True)))
+
+
+def provider_index(name: str) -> Optional[int]:
+    """``'P007'`` -> 6; None when the name is not a generated provider id."""
+    if len(name) >= 2 and name[0] == "P" and name[1:].isdigit():
+        i = int(name[1:]) - 1
+        return i if i >= 0 else None
+    return None
+
+
+def provider_name(index: int) -> str:
+    return f"P{index + 1:03d}"
+
+
+def _unknown(path: str, value: Any, allowed, what: str = "name") -> str:
+    allowed = sorted(map(str, allowed))
+    near = difflib.get_close_matches(str(value), allowed, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"{path}: unknown {what} {value!r}, expected one of {allowed}{hint}"
+
+
+# --------------------------------------------------------------------------- loading
+def _parse_scalar(text: str) -> Any:
+    """Parse a ``--set`` value the way YAML would (numbers, booleans, lists...)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
+    """Return a copy of ``data`` with dotted-path overrides applied. Paths must
+    exist (a typo would otherwise be silently ignored), except the last key
+    of a mapping whose keys are names (e.g. a new municipality)."""
+    data = json.loads(json.dumps(data, default=str))
+    for path, value in overrides.items():
+        if isinstance(value, str):
+            value = _parse_scalar(value)
+        keys = path.split(".")
+        node: Any = data
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            here = ".".join(keys[: depth + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ConfigError(f"{here}: no list item {key!r} (the list has {len(node)} items)")
+                key = int(key)
+            elif isinstance(node, dict):
+                if key not in node and not (last and _open_mapping(keys[:depth])):
+                    near = difflib.get_close_matches(key, list(node), n=1)
+                    hint = f"; did you mean {'.'.join(keys[:depth] + [near[0]])!r}?" if near else ""
+                    raise ConfigError(f"{here}: unknown key {key!r}{hint}")
+            else:
+                raise ConfigError(f"{here}: cannot set a key inside the value {node!r}")
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+    return data
+
+
+_OPEN_MAPPINGS = {("region", "municipalities"), ("mechanisms",)}
+
+
+def _open_mapping(prefix: list[str]) -> bool:
+    return tuple(prefix) in _OPEN_MAPPINGS
+
+
+_DIST_TAGS = ("exponential", "lognormal", "gamma", "uniform", "fixed", "empirical")
+
+
+def _format_error(err: dict) -> str:
+    """One line: key path, the bad value, what was expected."""
+    parts = [str(p) for p in err["loc"] if str(p) not in _DIST_TAGS and not str(p).startswith("function-")]
+    loc = ".".join(parts) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1])}"
+    if kind == "missing":
+        return f"{loc}: missing required key"
+    msg = err["msg"]
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        head, sep, rest = msg.partition(":")
+        if sep and " " not in head:   # the validator named the key (relative to its model)
+            return f"{'.'.join(parts + [head])}:{rest}"
+        return f"{loc}: {msg}"
+    if kind == "union_tag_invalid":
+        return f"{loc}: got dist {err['input'].get('dist')!r}; expected one of {list(_DIST_TAGS)}"
+    expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
+    if expected and expected[0].isdigit() is False and expected.split(" ")[0] in ("greater", "less"):
+        expected = "a value " + expected
+    return f"{loc}: got {_short(err.get('input'))}; expected {expected[0].lower() + expected[1:]}"
+
+
+def _suggest(parent: list[str], key: str) -> str:
+    fields = _fields_at(parent)
+    near = difflib.get_close_matches(key, fields, n=1) if fields else []
+    return f" {key!r}; did you mean {near[0]!r}?" if near else f" {key!r}"
+
+
+def _fields_at(path: list[str]) -> list[str]:
+    """Field names of the model at ``path`` (best effort, for suggestions)."""
+    model: Any = Config
+    for p in path:
+        ann = getattr(model, "model_fields", {}).get(p)
+        if ann is None:
+            # a mapping of named items (dict[str, Model]) or a list index
+            args = getattr(model, "__args__", None)
+            if args:
+                model = args[-1]
+                continue
+            return []
+        model = ann.annotation
+        args = getattr(model, "__args__", None)
+        if args and not hasattr(model, "model_fields"):
+            model = next((a for a in reversed(args) if hasattr(a, "model_fields") or getattr(a, "__args__", None)), model)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(data: Mapping[str, Any]) -> Config:
+    """Validate a plain mapping into a :class:`Config`; raise ConfigError."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"(top level): got {_short(data)}; expected a mapping of sections")
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise ConfigError(_format_error(errors[0])) from None
+
+
+def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
+    """Load a YAML config, apply ``--set`` style dotted overrides, validate."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if overrides:
+        data = apply_overrides(data or {}, overrides)
+    return validate(data or {})
+
+
+def config_to_dict(cfg: Config) -> dict:
+    """The resolved config as plain JSON-able data (for manifests)."""
+    return cfg.model_dump(mode="json", by_alias=True)
+
+
+def with_overrides(cfg: Config, overrides: Mapping[str, Any]) -> Config:
+    """A new Config with dotted-path overrides applied."""
+    return validate(apply_overrides(config_to_dict(cfg), overrides))
+
+
+def json_schema() -> dict:
+    """JSON Schema of the config, generated from the types above."""
+    schema = Config.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "caresim configuration"
+    return schema

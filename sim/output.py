@@ -1,0 +1,202 @@
+"""Writing results to disk: CSV tables and a ``manifest.json`` that records
+how they were made (presentation layer; the model never imports this module).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import platform
+import shlex
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .config import Config, config_to_dict
+
+MANIFEST = "manifest.json"
+
+
+# --------------------------------------------------------------------------- provenance
+def git_commit(where: Optional[Path] = None) -> Optional[str]:
+    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+    where = Path(where) if where is not None else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def git_dirty(where: Optional[Path] = None) -> Optional[bool]:
+    """True when the repository has uncommitted changes to tracked files, None if unknown."""
+    where = Path(where) if where is not None else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def versions() -> dict[str, Optional[str]]:
+    """Versions of Python and the numerical libraries the results depend on."""
+    found: dict[str, Optional[str]] = {"python": platform.python_version()}
+    for dist in ("numpy", "simpy", "scipy", "pydantic"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+def package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def manifest(
+    cfg: Config,
+    argv: Sequence[str],
+    seeds: Sequence[int],
+    files: Sequence[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    """Everything needed to reproduce a set of results."""
+    git = git_commit()
+    return {
+        "caresim_version": package_version(),
+        "command": shlex.join(["caresim", *argv]),
+        "argv": list(argv),
+        **extra,
+        "seeds": [int(s) for s in seeds],
+        "files": list(files),
+        "git_commit": git,
+        "git_dirty": git_dirty() if git else None,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config_to_dict(cfg),
+    }
+
+
+# --------------------------------------------------------------------------- files
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (dt.date, dt.datetime, Path)):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, default=_jsonable, allow_nan=True)
+        fh.write("\n")
+    return path
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    return "" if value is None else str(value)
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """A plain CSV file (full float precision)."""
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+    return path
+
+
+def write_table(path: Path, table: Any) -> Path:
+    """A ``sim.Table`` as CSV, through its own writer."""
+    path = Path(path)
+    table.write_csv(path)
+    return path
+
+
+def prepare_dir(out: Path) -> Path:
+    """Create the output directory up front, so a bad ``--out`` fails before a
+    long run rather than after it. Raises OSError."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(20, "not a directory", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".caresim-write-test"
+    probe.write_text("")
+    probe.unlink()
+    return out
+
+
+def write_run(out: Path, res: Any, cfg: Config, argv: Sequence[str], config_path: str,
+              overrides: Mapping[str, str]) -> list[Path]:
+    """``caresim run`` results: summary.csv (one row), episodes.csv,
+    monthly.csv and manifest.json."""
+    out = prepare_dir(out)
+    head = {"regime": res.regime, "seed": int(res.seed), "wall_seconds": float(res.wall_seconds),
+            "events": int(res.events)}
+    summary = {**head, **{k: v for k, v in res.summary.items() if k not in head}}
+    paths = [
+        write_rows(out / "summary.csv", list(summary), [list(summary.values())]),
+        write_table(out / "episodes.csv", res.episodes),
+        write_table(out / "monthly.csv", res.monthly),
+    ]
+    info = manifest(
+        cfg, argv, [res.seed], [p.name for p in paths],
+        subcommand="run", config_path=str(config_path), overrides=dict(overrides),
+        regime=res.regime, seed=int(res.seed),
+        contract_start_day=float(res.contract_start_day),
+        events=int(res.events), wall_seconds=float(res.wall_seconds),
+    )
+    paths.append(write_json(out / MANIFEST, info))
+    return paths
+
+
+def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_path: str,
+                  overrides: Mapping[str, str], workers: int) -> list[Path]:
+    """``caresim compare`` results: comparison.csv (one row per metric),
+    runs.csv (one row per replication and regime) and manifest.json."""
+    out = prepare_dir(out)
+    paths = [
+        write_table(out / "comparison.csv", cmp.table),
+        write_table(out / "runs.csv", cmp.runs),
+    ]
+    info = manifest(
+        cfg, argv, cmp.seeds, [p.name for p in paths],
+        subcommand="compare", config_path=str(config_path), overrides=dict(overrides),
+        seed=int(cmp.seed), replications=int(cmp.replications), workers=int(workers),
+        confidence=0.95, difference="expertise - product, paired t",
+    )
+    paths.append(write_json(out / MANIFEST, info))
+    return paths

@@ -1,0 +1,141 @@
+"""Recorders that turn the live model into tidy tables (one row per episode, per month)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .config import DAYS_PER_YEAR
+from .results import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .episode import Episode
+    from .model import CareModel
+
+RECORD_TYPES = ("completed", "dropped_out", "waiting_at_end", "in_care_at_end")
+
+_EPISODE_COLUMNS = (
+    "youth_id", "episode", "record_type", "municipality", "source", "domain", "secondary",
+    "severity", "severity_at_start", "urgent", "care_form", "referral_time", "assessment_time",
+    "allocation_time", "care_start", "care_end", "exit_time", "wait_days", "provider",
+    "first_provider", "collective", "handovers", "segments", "needed_hours", "delivered_hours",
+    "dose", "proficiency", "unconsulted_secondary", "deteriorated", "escalated", "need_shift",
+    "outcome", "cost_eur",
+)
+
+
+class EpisodeRecorder:
+    """One row per youth episode, whatever its end."""
+
+    def __init__(self):
+        self._rows: list[tuple] = []
+
+    def add(self, ep: "Episode", kind: str, m: "CareModel") -> None:
+        sec0 = ep.target_domain if ep.shifted else ep.secondary
+        spu = m.staff_per_unit[ep.care_form]
+        self._rows.append((
+            ep.youth_id, ep.episode, RECORD_TYPES.index(kind), ep.municipality, ep.source,
+            ep.initial_domain, sec0, ep.initial_severity, ep.severity, ep.urgent, ep.care_form,
+            ep.referral_time, ep.assessed_time, ep.allocated_time, ep.care_start,
+            ep.care_end, ep.exit_time if kind in ("completed", "dropped_out") else math.nan,
+            ep.care_start - ep.referral_time, ep.provider if ep.care_start == ep.care_start else -2,
+            ep.first_provider, ep.collective, ep.handovers, ep.segments,
+            ep.need_intensity * spu * ep.need_duration / 7.0, ep.delivered_hours,
+            min(1.0, ep.progress),
+            ep.prof_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
+            ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
+            float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
+        ))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def table(self, m: "CareModel") -> Table:
+        cols = dict(zip(_EPISODE_COLUMNS, map(np.asarray, zip(*self._rows)))) if self._rows else \
+            {k: np.array([]) for k in _EPISODE_COLUMNS}
+        order = np.lexsort((cols["episode"], cols["youth_id"])) if self._rows else slice(None)
+        cols = {k: v[order] for k, v in cols.items()}
+        cat = m.cat
+        names = np.array(list(m.world.names) + ["", "access_team"], dtype=object)   # index -1 team, -2 none
+        cnames = np.array(list(m.world.collective_names) + [""], dtype=object)
+        cols["record_type"] = np.array(RECORD_TYPES, dtype=object)[cols["record_type"].astype(int)]
+        cols["municipality"] = np.array(cat.municipalities, dtype=object)[cols["municipality"].astype(int)]
+        cols["source"] = np.array(cat.sources, dtype=object)[cols["source"].astype(int)]
+        doms = np.array(list(cat.domains) + [""], dtype=object)
+        cols["domain"] = doms[cols["domain"].astype(int)]
+        cols["secondary"] = doms[cols["secondary"].astype(int)]
+        cols["care_form"] = np.array(cat.care_forms, dtype=object)[cols["care_form"].astype(int)]
+        sev = np.array(["mild", "moderate", "severe"], dtype=object)
+        cols["severity"] = sev[cols["severity"].astype(int)]
+        cols["severity_at_start"] = sev[cols["severity_at_start"].astype(int)]
+        cols["provider"] = names[cols["provider"].astype(int)]
+        cols["first_provider"] = names[cols["first_provider"].astype(int)]
+        cols["collective"] = cnames[cols["collective"].astype(int)]
+        for k in ("urgent", "unconsulted_secondary", "deteriorated", "escalated", "need_shift"):
+            cols[k] = cols[k].astype(bool)
+        for k in ("youth_id", "episode", "handovers", "segments"):
+            cols[k] = cols[k].astype(np.int64)
+        return Table(cols)
+
+
+_ACC = ("billed", "team", "lump", "used", "cap", "staff_h", "overhead_h", "decl_h", "tx_h", "mun_h",
+        "waiting", "in_care")
+_COUNTS = ("referrals", "starts", "ends", "dropouts", "reindications", "handovers")
+
+
+class MonthlyRecorder:
+    """Snapshots of cumulative accumulators; one row per month between snapshots."""
+
+    def __init__(self):
+        self._snaps: list[tuple] = []
+
+    def snapshot(self, m: "CareModel") -> None:
+        self._snaps.append((
+            m.env.now, m.regime.name, m.n_waiting, m.assess_queue.size + m.assessing, m.n_in_care,
+            m.cap_open, m.used_open, getattr(m.regime, "budget_total", 0.0),
+            *(m.acc[k] for k in _ACC), *(m.counts[k] for k in _COUNTS),
+        ))
+
+    def last_time(self) -> float:
+        return self._snaps[-1][0] if self._snaps else -1.0
+
+    def table(self, m: "CareModel") -> Table:
+        if len(self._snaps) < 2:
+            return Table({})
+        s = list(zip(*self._snaps))
+        t = np.array(s[0])
+        i = 8
+        acc = {k: np.diff(np.array(s[i + j], float)) for j, k in enumerate(_ACC)}
+        i += len(_ACC)
+        cnt = {k: np.diff(np.array(s[i + j], float)).astype(np.int64) for j, k in enumerate(_COUNTS)}
+        dt_ = np.diff(t)
+        start = m.cfg.timeline.start
+        costs = m.cfg.costs
+        cols = {
+            "month": np.arange(len(dt_)),
+            "start_day": t[:-1],
+            "end_day": t[1:],
+            "date": np.array([(start + dt.timedelta(days=float(x))).isoformat() for x in t[:-1]], dtype=object),
+            "contract_year": np.floor((t[:-1] - m.t_switch) / DAYS_PER_YEAR).astype(np.int64),
+            "regime": np.array(s[1][1:], dtype=object),
+            "waiting_list": np.array(s[2][1:], dtype=np.int64),
+            "in_assessment": np.array(s[3][1:], dtype=np.int64),
+            "youths_in_care": np.array(s[4][1:], dtype=np.int64),
+            "capacity_hours_per_week": np.array(s[5][1:], float),
+            "used_hours_per_week": np.array(s[6][1:], float),
+            "mean_waiting_list": acc["waiting"] / dt_,
+            "mean_youths_in_care": acc["in_care"] / dt_,
+            "utilisation": np.divide(acc["used"], acc["cap"], out=np.zeros_like(dt_), where=acc["cap"] > 0),
+            **cnt,
+            "spending_eur": acc["billed"] + acc["lump"] + acc["team"],
+            "billed_eur": acc["billed"],
+            "lump_sum_eur": acc["lump"],
+            "team_eur": acc["team"],
+            "budget_eur": np.array(s[7][1:], float) * dt_ / DAYS_PER_YEAR,
+            "admin_hours": acc["overhead_h"] + acc["decl_h"] + acc["tx_h"] + acc["mun_h"],
+            "admin_eur": (acc["overhead_h"] + acc["decl_h"] + acc["tx_h"]) * costs.provider_admin_hour_eur
+            + acc["mun_h"] * costs.municipal_admin_hour_eur,
+        }
+        return Table(cols)

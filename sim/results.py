@@ -1,0 +1,78 @@
+"""Results as data: columnar tables pandas reads directly, and the result of a run."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+
+class Table:
+    """A columnar table: a dict of equal-length numpy arrays, one row per record."""
+
+    def __init__(self, columns: Mapping[str, Any]):
+        self.columns: dict[str, np.ndarray] = {k: np.asarray(v) for k, v in columns.items()}
+        lengths = {len(v) for v in self.columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of unequal length: { {k: len(v) for k, v in self.columns.items()} }")
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.columns[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.columns
+
+    def keys(self):
+        return self.columns.keys()
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return dict(self.columns)
+
+    def to_pandas(self):
+        import pandas as pd
+        return pd.DataFrame(self.columns)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        keys = list(self.columns)
+        for vals in zip(*(self.columns[k].tolist() for k in keys)):
+            yield dict(zip(keys, vals))
+
+    def write_csv(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self.columns)
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(keys)
+            w.writerows(zip(*(self.columns[k].tolist() for k in keys)))
+
+    @classmethod
+    def from_rows(cls, rows: list[Mapping[str, Any]]) -> "Table":
+        if not rows:
+            return cls({})
+        keys = list(rows[0])
+        return cls({k: np.array([r.get(k) for r in rows]) for k in keys})
+
+    def __repr__(self) -> str:
+        return f"Table({len(self)} rows x {len(self.columns)} columns: {', '.join(list(self.columns)[:8])}...)"
+
+
+@dataclass
+class RunResult:
+    """One replication of one regime."""
+
+    regime: str
+    seed: int
+    summary: dict[str, float]
+    episodes: Table
+    monthly: Table
+    events: int
+    contract_start_day: float
+    end_day: float
+    wall_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,131 @@
+"""Plain-text tables for the command line (presentation only; the model never
+imports this module).
+
+Numbers are formatted by what the metric's name says it measures: euros with
+thousands separators, rates and shares with 3 decimals, weeks with 2, large
+counts with thousands separators.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+NA = "n/a"
+
+_RATE_NAMES = {"utilisation", "utilization"}
+
+
+def decimals_for(metric: str, values: Iterable[float]) -> int:
+    """Decimals to show for ``metric`` given the values it takes in a row."""
+    finite = [float(v) for v in values if _finite(v)]
+    largest = max(map(abs, finite), default=0.0)
+    name = metric.lower()
+    if "_eur" in name or name.startswith("eur") or name.endswith("eur"):
+        return 0 if largest >= 100 else 2
+    if (
+        name in _RATE_NAMES
+        or name.endswith("_rate")
+        or "share" in name
+        or name.endswith("_per_youth")
+        or name.startswith("p_")
+    ):
+        return 3
+    if name.endswith(("_weeks", "_days", "_years", "_months")):
+        return 2
+    if largest >= 1000 or all(v.is_integer() for v in finite):
+        return 0
+    if largest >= 10:
+        return 1
+    return 3
+
+
+def fmt(value: Any, decimals: int, sign: bool = False) -> str:
+    """One number: thousands separators, fixed decimals, optional '+' sign;
+    NaN as 'n/a'; no '-0.000'."""
+    if value is None:
+        return NA
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return NA
+    if math.isinf(x):
+        return ("+" if sign and x > 0 else "-" if x < 0 else "") + "inf"
+    if round(x, decimals) == 0:
+        return format(0.0, f",.{decimals}f")
+    return format(x, f"{'+' if sign else ''},.{decimals}f")
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def render(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool], gap: str = "  ") -> str:
+    """Align string cells into columns; ``right[i]`` right-aligns column i."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right)]
+        return gap.join(parts).rstrip()
+
+    rule = gap.join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def format_summary(summary: Mapping[str, float]) -> str:
+    """A run's summary as an aligned two-column table (metric, value)."""
+    rows = [[k, fmt(v, decimals_for(k, [v]))] for k, v in summary.items()]
+    return render(["metric", "value"], rows, [False, True])
+
+
+def _columns(table: Any) -> Mapping[str, Sequence[Any]]:
+    return getattr(table, "columns", table)
+
+
+def _interval(mean: str, low: str, high: str, mean_width: int) -> str:
+    """``mean [low, high]`` with the mean right-aligned to ``mean_width``."""
+    if low == NA and high == NA:
+        return mean.rjust(mean_width)
+    return f"{mean.rjust(mean_width)} [{low}, {high}]"
+
+
+def format_comparison(table: Any) -> str:
+    """The comparison table, metric by metric: each regime's mean [95% CI]
+    and the paired difference (expertise - product) [95% CI].
+
+    ``table`` is a ``sim.Table`` (or a mapping of columns) with the columns
+    metric, product_mean, product_ci_low, product_ci_high, expertise_mean,
+    expertise_ci_low, expertise_ci_high, diff_mean, diff_ci_low, diff_ci_high.
+    """
+    cols = _columns(table)
+    metrics = [str(m) for m in cols["metric"]]
+    groups = (("product", False), ("expertise", False), ("diff", True))
+    # format every number of a row with the row's own precision
+    cells: dict[str, list[tuple[str, str, str]]] = {g: [] for g, _ in groups}
+    for i, metric in enumerate(metrics):
+        values = [cols[f"{g}_{p}"][i] for g, _ in groups for p in ("mean", "ci_low", "ci_high")]
+        d = decimals_for(metric, values)
+        for g, sign in groups:
+            cells[g].append(
+                tuple(fmt(cols[f"{g}_{p}"][i], d, sign=sign) for p in ("mean", "ci_low", "ci_high"))
+            )
+    texts: dict[str, list[str]] = {}
+    for g, _ in groups:
+        triples = cells[g]
+        width = max((len(t[0]) for t in triples), default=1)
+        texts[g] = [_interval(*t, width) for t in triples]
+    header = [
+        "metric",
+        "product mean [95% CI]",
+        "expertise mean [95% CI]",
+        "expertise - product [95% CI]",
+    ]
+    rows = [[m, texts["product"][i], texts["expertise"][i], texts["diff"][i]] for i, m in enumerate(metrics)]
+    return render(header, rows, [False, False, False, False], gap="   ")
