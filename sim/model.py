@@ -25,7 +25,7 @@ from .provider import Collective, Provider
 from .records import EpisodeRecorder, MonthlyRecorder
 from .regimes import REGIMES, ProductRegime, Regime
 from .regimes.base import logistic
-from .streams import SpecBlock, Streams, UniformBlock
+from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
 from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
 from .world import World, build_world
 
@@ -65,14 +65,13 @@ class CareModel:
         self.mean_care_weeks = float(mean_dur / 7.0)
 
         w = self.world
-        self.queue_load = np.zeros(w.n)   # mirrors each provider's own waiting-list load
-        self.capacity = np.zeros(w.n)     # mirrors each provider's care capacity
+        self.backlog = np.zeros(w.n)      # mirrors each provider's own list backlog (weeks)
         self.providers = [Provider(j, w.names[j], float(w.staff_hours[j]), int(w.home[j]),
-                                   self.queue_load, self.capacity) for j in range(w.n)]
+                                   self.mean_care_weeks, self.backlog) for j in range(w.n)]
         self.log_size = np.log(w.staff_hours / np.median(w.staff_hours))
         self.open_mask = np.ones(w.n, dtype=bool)
         self._open_cands: dict = {}
-        self.team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1)
+        self.team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1, self.mean_care_weeks)
         self.team.bills = False
         self.collectives: dict[int, Collective] = {}
         self._in_care: dict[int, dict[int, Episode]] = {j: {} for j in range(w.n)}
@@ -84,6 +83,7 @@ class CareModel:
 
         # random numbers that are not a youth's latent attributes
         self.u_decide = UniformBlock(self.streams.assessment)
+        self.gumbel = GumbelBlock(self.streams.choices)
         self._draws: dict[int, SpecBlock] = {}
         self.rereferral_cases = CaseSource(cfg, self.cat, self.streams.rereferrals)
 
@@ -208,10 +208,11 @@ class CareModel:
         if self.switch.waiting_effects:
             w = self.cfg.waiting
             patience = ep.e_patience * w.patience_mean_days
-            self.env.timeout(patience).callbacks.append(lambda _e, ep=ep: self._renege(ep))
             worse = ep.e_deteriorate * w.deterioration_mean_days
-            if worse < patience:
-                self.env.timeout(worse).callbacks.append(lambda _e, ep=ep: self._deteriorate(ep))
+            if worse < patience:    # one clock at a time: most youths start care before either
+                self.env.timeout(worse).callbacks.append(lambda _e, ep=ep, p=patience - worse: self._worse(ep, p))
+            else:
+                self.env.timeout(patience).callbacks.append(lambda _e, ep=ep: self._renege(ep))
         if self.cfg.demand.sources[self.cat.sources[ep.source]].via_access_team:
             self._assess(ep)
         else:
@@ -267,6 +268,14 @@ class CareModel:
         """Re-route a waiting youth (its provider lost its contract), keeping its place in time."""
         self.n_waiting -= 1
         self.place(ep, cls, since)
+
+    def _worse(self, ep: Episode, until_renege: float) -> None:
+        """The youth's deterioration time passed; its patience runs out later."""
+        if ep.end_type or ep.care_start == ep.care_start:
+            return
+        self._deteriorate(ep)
+        if not ep.end_type:
+            self.env.timeout(until_renege).callbacks.append(lambda _e, ep=ep: self._renege(ep))
 
     def _renege(self, ep: Episode) -> None:
         """The family's patience ran out: it leaves if care has not started (M6)."""
@@ -620,12 +629,7 @@ class CareModel:
 
     def backlogs(self, cands: np.ndarray) -> np.ndarray:
         """Backlog in weeks of candidate providers' own lists (vectorised)."""
-        return self.queue_load[cands] / self.capacity[cands] * self.mean_care_weeks
-
-    def backlog_weeks(self, wl: WaitingList) -> float:
-        """Weeks of work queued on a list relative to its capacity."""
-        cap = wl.capacity if wl.capacity > 0 else 1e-9
-        return wl.load / cap * self.mean_care_weeks
+        return self.backlog[cands]
 
     def collective(self, c: int) -> Collective:
         if c not in self.collectives:

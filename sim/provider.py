@@ -10,10 +10,10 @@ class Provider:
     __slots__ = (
         "idx", "name", "staff", "home", "capacity", "used", "open", "bills", "queue",
         "pulls", "collective", "in_care", "rate", "shadow", "hours", "t", "overhead",
-        "decl_load", "budget_year", "shadow_year_start", "year_start", "valve_used", "tight", "_caps", "cut_used",
+        "decl_load", "budget_year", "shadow_year_start", "year_start", "valve_used", "tight", "care_weeks", "cut_used",
     )
 
-    def __init__(self, idx: int, name: str, staff: float, home: int, loads=None, caps=None):
+    def __init__(self, idx: int, name: str, staff: float, home: int, care_weeks: float, backlogs=None):
         self.idx = idx
         self.name = name
         self.staff = staff              # staff hours per week
@@ -23,12 +23,10 @@ class Provider:
         self.used = 0.0                 # care (and declaration) hours per week in use
         self.open = True                # takes new youths
         self.bills = True               # paid per unit delivered (else lump sum)
-        self.queue = WaitingList(name, loads, idx)
-        self._caps = caps
-        if caps is not None:
-            caps[idx] = staff
+        self.queue = WaitingList(name, backlogs, idx)
+        self.care_weeks = care_weeks
         self.queue.servers.append(self)
-        self.queue.capacity = staff
+        self.queue.set_capacity(staff, care_weeks)
         self.pulls: list[WaitingList] = [self.queue]
         self.collective = -1
         self.in_care = 0
@@ -54,9 +52,7 @@ class Provider:
     def set_capacity(self, staff_extra: float = 0.0) -> None:
         self.staff += staff_extra
         self.capacity = self.staff * (1.0 - self.overhead)
-        self.queue.capacity = self.capacity
-        if self._caps is not None:
-            self._caps[self.idx] = self.capacity
+        self.queue.set_capacity(self.capacity, self.care_weeks)
 
 
 class Collective:

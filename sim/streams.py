@@ -76,3 +76,22 @@ class SpecBlock:
             i = 0
         self._i = i + 1
         return self._buf[i]
+
+
+class GumbelBlock:
+    """Standard Gumbel vectors of any length, sliced from numpy blocks."""
+
+    __slots__ = ("_rng", "_block", "_buf", "_i")
+
+    def __init__(self, rng: np.random.Generator, block: int = 16384):
+        self._rng, self._block = rng, block
+        self._buf = np.empty(0)
+        self._i = 0
+
+    def __call__(self, k: int) -> np.ndarray:
+        i = self._i
+        if i + k > len(self._buf):
+            self._buf = self._rng.gumbel(size=max(self._block, k))
+            i = 0
+        self._i = i + k
+        return self._buf[i:i + k]

@@ -20,17 +20,31 @@ REGULAR = 2
 class WaitingList:
     """One list that one or more providers (its ``servers``) admit from."""
 
-    __slots__ = ("name", "heap", "size", "load", "servers", "capacity", "mirror", "slot")
+    __slots__ = ("name", "heap", "size", "load", "servers", "capacity", "scale", "mirror", "slot")
 
     def __init__(self, name: str, mirror=None, slot: int = -1):
         self.name = name
-        self.mirror = mirror   # optional numpy array that mirrors ``load`` at ``slot``
+        self.mirror = mirror   # optional numpy array that mirrors ``backlog`` at ``slot``
         self.slot = slot
+        self.scale = 0.0       # backlog weeks per queued hour per week
         self.heap: list = []
         self.size = 0          # live entries
         self.load = 0.0        # staff hours per week the live entries need
         self.servers: list = []
         self.capacity = 0.0    # care capacity of its servers (hours per week)
+
+    def set_capacity(self, capacity: float, care_weeks: float) -> None:
+        """Capacity of the servers; ``care_weeks`` is the mean care duration
+        that turns queued load into weeks of backlog."""
+        self.capacity = capacity
+        self.scale = care_weeks / capacity if capacity > 0 else 1e9
+        if self.mirror is not None:
+            self.mirror[self.slot] = self.load * self.scale
+
+    @property
+    def backlog(self) -> float:
+        """Weeks of work queued relative to capacity: queued load / capacity x mean care weeks."""
+        return self.load * self.scale
 
     def push(self, ep, cls: int, since: float) -> None:
         tok = next(_tickets)
@@ -40,7 +54,7 @@ class WaitingList:
         self.size += 1
         self.load += ep.est_load
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load
+            self.mirror[self.slot] = self.load * self.scale
 
     def head(self):
         """The first live entry, or None."""
@@ -67,7 +81,7 @@ class WaitingList:
         self.load += load - ep.est_load
         ep.est_load = load
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load
+            self.mirror[self.slot] = self.load * self.scale
 
     def _forget(self, ep) -> None:
         ep.ticket = 0
@@ -77,7 +91,7 @@ class WaitingList:
         if self.size == 0:
             self.load = 0.0
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load
+            self.mirror[self.slot] = self.load * self.scale
 
     def entries(self, k: int):
         """The first ``k`` live entries in order (for selection under a lump sum)."""

@@ -43,6 +43,8 @@ class Regime:
     def __init__(self, model: "CareModel", admin: Admin):
         self.m = model
         self.cfg = model.cfg
+        self._static: dict = {}     # (candidates, municipality) -> fixed part of the choice utility
+        self._wait_weight = model.cfg.regimes.product.choice.wait / 10.0
         self.admin = admin if model.switch.admin_burden else Admin(
             overhead_share=0.0, hours_per_allocation=0.0, hours_per_start=0.0, hours_per_stop=0.0,
             hours_per_declaration=0.0, municipal_hours_per_transaction=0.0)
@@ -99,14 +101,18 @@ class Regime:
 
     def family_choice(self, ep: "Episode", cands: np.ndarray) -> "Provider":
         """Multinomial-logit choice among candidate providers: home municipality,
-        size (reputation), and the backlog families see."""
+        size (reputation), and the backlog families see (utility per 10 weeks)."""
         m = self.m
         if len(cands) == 1:
             return m.providers[int(cands[0])]
-        ch = self.cfg.regimes.product.choice
-        u = (ch.home * (m.world.home[cands] == ep.municipality) + ch.size * m.log_size[cands]
-             - ch.wait * m.backlogs(cands) / 10.0 + m.streams.choices.gumbel(size=len(cands)))
-        return m.providers[int(cands[int(np.argmax(u))])]
+        key = (id(cands), ep.municipality)
+        static = self._static.get(key)
+        if static is None or static[0] is not cands:
+            ch = self.cfg.regimes.product.choice
+            static = (cands, ch.home * (m.world.home[cands] == ep.municipality) + ch.size * m.log_size[cands])
+            self._static[key] = static
+        u = static[1] - self._wait_weight * m.backlog[cands] + m.gumbel(len(cands))
+        return m.providers[int(cands[int(u.argmax())])]
 
     def open_candidates(self, ep: "Episode", domain: int) -> np.ndarray:
         return self.m.open_candidates(domain, ep.care_form)

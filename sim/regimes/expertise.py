@@ -29,8 +29,10 @@ class ExpertiseRegime(Regime):
         self.budget_total = 0.0
         self.valves = 0
         self.picks = self.selection
+        self._suit: dict = {}
+        self._route_wait = self.x.routing.wait / 10.0   # utility per 10 weeks of backlog
         self._pools: list[WaitingList] = []
-        self._pool_load = np.zeros(4096)   # mirrors pooled lists' loads
+        self._pool_backlog = np.zeros(1)      # mirrors pooled lists' backlogs (weeks)
         self._pool_of: dict = {}
 
     # -- contract -------------------------------------------------------------
@@ -85,15 +87,16 @@ class ExpertiseRegime(Regime):
                                if w.proficiency[p.idx, d] >= self.thr and w.offers_form[p.idx, f]]
                     if not servers:
                         continue
-                    wl = WaitingList(f"{coll.name}/{w.cat.domains[d]}/{w.cat.care_forms[f]}",
-                                     self._pool_load, len(self._pools))
+                    wl = WaitingList(f"{coll.name}/{w.cat.domains[d]}/{w.cat.care_forms[f]}")
                     self._pools.append(wl)
                     wl.servers = servers
-                    wl.capacity = sum(p.capacity for p in servers)
                     coll.lists[d, f] = wl
                     for p in servers:
                         p.pulls.append(wl)
-        self._pool_cap = np.array([wl.capacity for wl in self._pools] + [1.0])
+        self._pool_backlog = np.zeros(len(self._pools) + 1)
+        for slot, wl in enumerate(self._pools):
+            wl.mirror, wl.slot = self._pool_backlog, slot
+            wl.set_capacity(sum(p.capacity for p in wl.servers), m.mean_care_weeks)
         # per (domain, form): the pooled list each provider would use (-1: its own list)
         self._pool_of = {}
         for key in w.candidates:
@@ -132,20 +135,29 @@ class ExpertiseRegime(Regime):
         d = ep.target_domain
         cands = self.open_candidates(ep, d)
         if self.use_expertise:
-            r = self.x.routing
-            score = w.proficiency[cands, d] + (r.secondary_weight * w.proficiency[cands, ep.secondary]
-                                               if ep.secondary >= 0 else 0.0)
-            backlog = m.backlogs(cands)
+            backlog = m.backlog[cands]
             pooled = self._pool_of.get((d, ep.care_form))
             if pooled is not None and pooled[0] is cands:   # a member's backlog is its pooled list's
                 idx = pooled[1]
-                backlog = np.where(idx >= 0, self._pool_load[idx] / self._pool_cap[idx] * m.mean_care_weeks,
-                                   backlog)
-            score = score - r.wait * backlog / 10.0 + r.home * (w.home[cands] == ep.municipality)
-            best = m.providers[int(cands[int(np.argmax(score))])]
+                backlog = np.where(idx >= 0, self._pool_backlog[idx], backlog)
+            score = self._suitability(cands, d, ep.secondary, ep.municipality) - self._route_wait * backlog
+            best = m.providers[int(cands[int(score.argmax())])]
         else:
             best = self.family_choice(ep, cands)
         return self._pooled(best, d, ep.care_form) or best.queue
+
+    def _suitability(self, cands, d: int, sec: int, mun: int) -> np.ndarray:
+        """The fixed part of the routing score: proficiency in the domain (and,
+        weighted, the secondary domain) plus a bonus for the home municipality."""
+        key = (id(cands), d, sec, mun)
+        hit = self._suit.get(key)
+        if hit is None or hit[0] is not cands:
+            r, w = self.x.routing, self.m.world
+            score = w.proficiency[cands, d] + r.home * (w.home[cands] == mun)
+            if sec >= 0:
+                score = score + r.secondary_weight * w.proficiency[cands, sec]
+            hit = self._suit[key] = (cands, score)
+        return hit[1]
 
     def dose(self, ep, p) -> tuple[float, float]:
         """Intensity and duration follow the need, with the provider's judgement error."""
@@ -184,7 +196,7 @@ class ExpertiseRegime(Regime):
         tight = used > p.budget_year * min(elapsed, 1.0) * (1.0 + self.x.budget.ceiling_tolerance)
         valve = self.x.budget.safety_valve
         if tight and valve.enabled and not p.valve_used and \
-                self.m.backlog_weeks(p.queue) >= valve.queue_weeks_threshold:
+                p.queue.backlog >= valve.queue_weeks_threshold:
             extra = valve.extra_share * p.budget_year
             p.budget_year += extra
             p.valve_used = True
