@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(product = the status quo continues)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
-                   help="write summary.csv, episodes.csv, monthly.csv and manifest.json here")
+                   help="write summary.csv, episodes.csv, monthly.csv, yearly.csv and manifest.json here")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",

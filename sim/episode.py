@@ -20,8 +20,11 @@ class Episode:
     )
 
     def __init__(self, uid: int, youth_id: int, episode: int, t: float, row: tuple):
-        for name, value in zip(FIELDS, row):
-            setattr(self, name, value)
+        # latent attributes, in cases.FIELDS order (tests/test_model.py checks the order)
+        (self.municipality, self.source, self.domain, self.secondary, self.severity, self.urgent,
+         self.care_form, self.need_intensity, self.need_duration, self.z_assess, self.z_judge_i,
+         self.z_judge_d, self.u_outcome, self.e_deteriorate, self.e_patience, self.u_rereferral,
+         self.u_rereferral_delay, self.u_escalate, self.u_shift, self.u_shift_at) = row
         self.uid = uid
         self.youth_id = youth_id
         self.episode = episode
@@ -32,8 +35,8 @@ class Episode:
         self.care_end = float("nan")
         self.exit_time = float("nan")
         self.end_type = ""
-        self.first_provider = -1
-        self.provider = -1
+        self.first_provider = -2    # provider index; -1 the access team, -2 none yet
+        self.provider = -2
         self.collective = -1
         self.handovers = 0
         self.segments = 0

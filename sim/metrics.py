@@ -42,11 +42,31 @@ METRICS = {
 
 
 def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
-    """The summary of a run from its episode table and accumulators."""
-    t0, t1 = m.t_switch, m.t_end
+    """The summary of a run over its evaluation horizon."""
+    out = window(m, ep, m.t_switch, m.t_end, m.at_switch, m.at_end)
+    out["waiting_at_end"] = float((ep["record_type"] == "waiting_at_end").sum())
+    out["contracts"] = float(m.open_mask.sum())
+    return out
+
+
+def yearly(m: "CareModel", ep: Table) -> Table:
+    """The same metrics per full contract year of the horizon (one row per year)."""
+    marks = m.year_marks
+    rows = []
+    for y in range(len(marks) - 1):
+        t0 = m.t_switch + y * DAYS_PER_YEAR
+        row = {"contract_year": y, "start_day": t0, "end_day": t0 + DAYS_PER_YEAR}
+        row.update(window(m, ep, t0, t0 + DAYS_PER_YEAR, marks[y], marks[y + 1]))
+        rows.append(row)
+    return Table.from_rows(rows)
+
+
+def window(m: "CareModel", ep: Table, t0: float, t1: float, mark0: dict, mark1: dict) -> dict[str, float]:
+    """Metrics over the time window [t0, t1) from the episode table and the
+    model's cumulative accumulators marked at t0 and t1."""
     years = (t1 - t0) / DAYS_PER_YEAR
-    a0, a1 = m.at_switch["acc"], m.at_end["acc"]
-    c0, c1 = m.at_switch["counts"], m.at_end["counts"]
+    a0, a1 = mark0["acc"], mark1["acc"]
+    c0, c1 = mark0["counts"], mark1["counts"]
     d = {k: a1[k] - a0[k] for k in a1}
     costs = m.cfg.costs
     rt = ep["record_type"]
@@ -66,11 +86,10 @@ def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
     out["youths_in_care_year"] = youths_in_care_per_year(ep, t0, t1)
     out["mean_youths_in_care"] = d["in_care"] / (t1 - t0)
     out["mean_waiting_list"] = d["waiting"] / (t1 - t0)
-    out["waiting_at_end"] = float((rt == "waiting_at_end").sum())
 
-    done = (rt == "completed") & (exit_ >= t0)
+    done = (rt == "completed") & (exit_ >= t0) & (exit_ < t1)
     out["goal_attained_rate"] = _mean(ep["outcome"][done])
-    out["rereferral_12m_rate"] = rereferral_rate(ep, t0, t1)
+    out["rereferral_12m_rate"] = rereferral_rate(ep, t0, t1, m.t_end)
     out["dropout_rate"] = _mean(rt[in_h] == "dropped_out")
     out["dose_mean"] = _mean(ep["dose"][done])
 
@@ -85,8 +104,7 @@ def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
     out["utilisation"] = d["used"] / d["cap"] if d["cap"] > 0 else np.nan
     out["handovers_per_youth"] = _mean(ep["handovers"][done])
     out["reindications_per_year"] = (c1["reindications"] - c0["reindications"]) / years
-    out["contracts"] = float(m.open_mask.sum())
-    hours = m.at_end["hours"] - m.at_switch["hours"]
+    hours = mark1["hours"] - mark0["hours"]
     tot = hours.sum()
     out["hhi"] = float(((hours / tot) ** 2).sum() * 10000) if tot > 0 else np.nan
     return out
@@ -112,9 +130,9 @@ def youths_in_care_per_year(ep: Table, t0: float, t1: float) -> float:
     return float(np.mean(counts)) if counts else float("nan")
 
 
-def rereferral_rate(ep: Table, t0: float, t1: float) -> float:
-    """Share of completed episodes (ended early enough to observe 12 months)
-    whose youth is referred again within 12 months."""
+def rereferral_rate(ep: Table, t0: float, t1: float, run_end: float) -> float:
+    """Share of completed episodes ended in [t0, t1) (and early enough to observe
+    12 months before ``run_end``) whose youth is referred again within 12 months."""
     ids, k = ep["youth_id"], ep["episode"]
     order = np.lexsort((k, ids))
     ids, k = ids[order], k[order]
@@ -125,7 +143,7 @@ def rereferral_rate(ep: Table, t0: float, t1: float) -> float:
     nxt_same[:-1] = ids[1:] == ids[:-1]
     nxt_ref = np.full(len(ids), np.inf)
     nxt_ref[:-1] = np.where(nxt_same[:-1], ref[1:], np.inf)
-    base = (rt == "completed") & (end >= t0) & (end <= t1 - DAYS_PER_YEAR)
+    base = (rt == "completed") & (end >= t0) & (end < t1) & (end <= run_end - DAYS_PER_YEAR)
     if not base.any():
         return float("nan")
     return float(((nxt_ref[base] - end[base]) <= DAYS_PER_YEAR).mean())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Callable, Optional
+from typing import Iterator, Optional
 
 import numpy as np
 import simpy
@@ -28,6 +28,14 @@ from .regimes.base import logistic
 from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
 from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
 from .world import World, build_world
+
+
+def _rows(cols: dict[str, np.ndarray], block: int = 4096) -> Iterator[tuple]:
+    """Latent rows in FIELDS order, converted to Python tuples a block at a time
+    (the draws themselves were made up front; this only bounds memory)."""
+    n = len(cols[FIELDS[0]])
+    for start in range(0, n, block):
+        yield from zip(*(cols[f][start:start + block].tolist() for f in FIELDS))
 
 
 class InvariantError(AssertionError):
@@ -124,14 +132,14 @@ class CareModel:
         env.process(self._contract())
         times = arrival_times(self.cfg, self.streams.arrivals)
         cols = draw_cases(self.cfg, self.cat, self.streams.cases, len(times))
-        self._loop(times.tolist(), list(zip(*(cols[f].tolist() for f in FIELDS))))
+        self._loop(times.tolist(), _rows(cols))
         self._accrue()
         if self.monthly_last() < self.env.now:
             self.monthly.snapshot(self)
         self.at_end = self._marks()
         self._close_records()
 
-    def _loop(self, times: list, rows: list) -> None:
+    def _loop(self, times: list, rows: Iterator[tuple]) -> None:
         """The event loop: SimPy's calendar merged with the pre-drawn arrival stream.
 
         Referrals of youths new to care are exogenous: their times and latent
@@ -144,7 +152,7 @@ class CareModel:
         env, step, peek, end = self.env, self.env.step, self.env.peek, self.t_end
         check = self.check
         n, i = len(times), 0
-        t_arr = times[0] if n else math.inf
+        t_arr = times[0] if n else math.inf   # the next referral of a youth new to care
         while True:
             t_ev = peek()
             if t_arr <= t_ev and t_arr < end:
@@ -152,7 +160,7 @@ class CareModel:
                 youth = self.next_youth
                 self.next_youth += 1
                 self.arrivals += 1
-                self.refer(Episode(self._uid(), youth, 0, t_arr, rows[i]))
+                self.refer(Episode(self._uid(), youth, 0, t_arr, next(rows)))
                 i += 1
                 t_arr = times[i] if i < n else math.inf
             elif t_ev < end:
@@ -164,7 +172,7 @@ class CareModel:
                 self.assert_invariants()
 
     def _months(self):
-        """Monthly bookkeeping: one row per month, and lump-sum payments."""
+        """Monthly bookkeeping: one row per month."""
         env = self.env
         self.monthly.snapshot(self)
         while True:
@@ -187,9 +195,12 @@ class CareModel:
             self.regime = REGIMES[self.study](self)
             self.regime.activate()
             self.lump_rate = self.regime.yearly_payment() / DAYS_PER_YEAR
+        self.year_marks = [self.at_switch]
         year = 0
         while True:
             yield env.timeout(DAYS_PER_YEAR)
+            self._accrue()
+            self.year_marks.append(self._marks())
             year += 1
             self.regime.on_contract_year(year)
             for p in self.providers:

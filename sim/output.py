@@ -22,39 +22,27 @@ MANIFEST = "manifest.json"
 
 
 # --------------------------------------------------------------------------- provenance
-def git_commit(where: Optional[Path] = None) -> Optional[str]:
-    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+def _git(args: list[str], where: Optional[Path]) -> Optional[str]:
+    """Output of ``git ARGS`` in the repository holding the package, or None."""
     where = Path(where) if where is not None else Path(__file__).resolve().parent
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            stdin=subprocess.DEVNULL,
-        )
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(where: Optional[Path] = None) -> Optional[str]:
+    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+    out = _git(["rev-parse", "HEAD"], where)
+    return out.strip() or None if out is not None else None
 
 
 def git_dirty(where: Optional[Path] = None) -> Optional[bool]:
     """True when the repository has uncommitted changes to tracked files, None if unknown."""
-    where = Path(where) if where is not None else Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    out = _git(["status", "--porcelain", "--untracked-files=no"], where)
+    return bool(out.strip()) if out is not None else None
 
 
 def versions() -> dict[str, Optional[str]]:
@@ -162,7 +150,7 @@ def prepare_dir(out: Path) -> Path:
 def write_run(out: Path, res: Any, cfg: Config, argv: Sequence[str], config_path: str,
               overrides: Mapping[str, str]) -> list[Path]:
     """``caresim run`` results: summary.csv (one row), episodes.csv,
-    monthly.csv and manifest.json."""
+    monthly.csv, yearly.csv (per contract year) and manifest.json."""
     out = prepare_dir(out)
     head = {"regime": res.regime, "seed": int(res.seed), "wall_seconds": float(res.wall_seconds),
             "events": int(res.events)}
@@ -171,6 +159,7 @@ def write_run(out: Path, res: Any, cfg: Config, argv: Sequence[str], config_path
         write_rows(out / "summary.csv", list(summary), [list(summary.values())]),
         write_table(out / "episodes.csv", res.episodes),
         write_table(out / "monthly.csv", res.monthly),
+        write_table(out / "yearly.csv", res.yearly),
     ]
     info = manifest(
         cfg, argv, [res.seed], [p.name for p in paths],

@@ -29,8 +29,12 @@ _EPISODE_COLUMNS = (
 class EpisodeRecorder:
     """One row per youth episode, whatever its end."""
 
+    CHUNK = 4096
+
     def __init__(self):
-        self._rows: list[tuple] = []
+        self._rows: list[tuple] = []          # recent rows as Python tuples
+        self._chunks: list[np.ndarray] = []   # older rows packed as float64 blocks
+        self._n = 0
 
     def add(self, ep: "Episode", kind: str, m: "CareModel") -> None:
         sec0 = ep.target_domain if ep.shifted else ep.secondary
@@ -48,15 +52,24 @@ class EpisodeRecorder:
             ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
             float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
         ))
+        self._n += 1
+        if len(self._rows) >= self.CHUNK:
+            self._pack()
+
+    def _pack(self) -> None:
+        """Every field is numeric (codes, flags, times), so rows pack exactly into float64."""
+        if self._rows:
+            self._chunks.append(np.array(self._rows, dtype=float))
+            self._rows = []
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._n
 
     def table(self, m: "CareModel") -> Table:
-        cols = dict(zip(_EPISODE_COLUMNS, map(np.asarray, zip(*self._rows)))) if self._rows else \
-            {k: np.array([]) for k in _EPISODE_COLUMNS}
-        order = np.lexsort((cols["episode"], cols["youth_id"])) if self._rows else slice(None)
-        cols = {k: v[order] for k, v in cols.items()}
+        self._pack()
+        data = np.concatenate(self._chunks) if self._chunks else np.empty((0, len(_EPISODE_COLUMNS)))
+        data = data[np.lexsort((data[:, 1], data[:, 0]))]      # by youth, then episode
+        cols = {k: data[:, i] for i, k in enumerate(_EPISODE_COLUMNS)}
         cat = m.cat
         names = np.array(list(m.world.names) + ["", "access_team"], dtype=object)   # index -1 team, -2 none
         cnames = np.array(list(m.world.collective_names) + [""], dtype=object)

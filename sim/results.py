@@ -71,6 +71,7 @@ class RunResult:
     summary: dict[str, float]
     episodes: Table
     monthly: Table
+    yearly: Table      # the summary metrics per full contract year
     events: int
     contract_start_day: float
     end_day: float

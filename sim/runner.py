@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from .config import Config
-from .metrics import summarise
+from .metrics import summarise, yearly
 from .model import CareModel
 from .results import RunResult
 
@@ -23,8 +23,9 @@ def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: b
     episodes = m.episodes.table(m)
     monthly = m.monthly.table(m)
     summary = summarise(m, episodes)
+    per_year = yearly(m, episodes)
     return RunResult(
-        regime=regime, seed=int(seed), summary=summary, episodes=episodes, monthly=monthly,
+        regime=regime, seed=int(seed), summary=summary, episodes=episodes, monthly=monthly, yearly=per_year,
         events=m.events_processed(), contract_start_day=m.t_switch, end_day=m.t_end,
         wall_seconds=time.perf_counter() - t,
         extra={"valves": getattr(m.regime, "valves", 0), "world_contracted": int(m.world.contracted.sum())},

@@ -327,3 +327,12 @@ def test_provider_column_names_who_gave_care():
         f"team care names provider {set(prov[started & team_form].tolist())}"
     assert "" not in set(prov[started].tolist())
     assert names - {"", "access_team"} <= {f"P{i:03d}" for i in range(1, 61)}
+
+
+def test_episode_unpacks_latent_fields_in_cases_order():
+    """Episode.__init__ unpacks a latent row by position: the order must be cases.FIELDS."""
+    from sim.cases import FIELDS
+    from sim.episode import Episode
+
+    ep = Episode(1, 1, 0, 0.0, tuple(range(len(FIELDS))))
+    assert [getattr(ep, f) for f in FIELDS] == list(range(len(FIELDS)))
