@@ -43,7 +43,8 @@ METRICS = {
 
 def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
     """The summary of a run over its evaluation horizon."""
-    out = window(m, ep, m.t_switch, m.t_end, m.at_switch, m.at_end)
+    idx = EpisodeIndex(ep, m.t_switch, m.t_end)
+    out = window(m, idx, m.t_switch, m.t_end, m.at_switch, m.at_end)
     out["waiting_at_end"] = float((ep["record_type"] == "waiting_at_end").sum())
     out["contracts"] = float(m.open_mask.sum())
     return out
@@ -51,47 +52,74 @@ def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
 
 def yearly(m: "CareModel", ep: Table) -> Table:
     """The same metrics per full contract year of the horizon (one row per year)."""
+    idx = EpisodeIndex(ep, m.t_switch, m.t_end)
     marks = m.year_marks
     rows = []
-    for y in range(len(marks) - 1):
+    for y in range(min(len(marks) - 1, len(idx.youths_by_year))):
         t0 = m.t_switch + y * DAYS_PER_YEAR
         row = {"contract_year": y, "start_day": t0, "end_day": t0 + DAYS_PER_YEAR}
-        row.update(window(m, ep, t0, t0 + DAYS_PER_YEAR, marks[y], marks[y + 1]))
+        row.update(window(m, idx, t0, t0 + DAYS_PER_YEAR, marks[y], marks[y + 1]))
         rows.append(row)
     return Table.from_rows(rows)
 
 
-def window(m: "CareModel", ep: Table, t0: float, t1: float, mark0: dict, mark1: dict) -> dict[str, float]:
-    """Metrics over the time window [t0, t1) from the episode table and the
-    model's cumulative accumulators marked at t0 and t1."""
+class EpisodeIndex:
+    """Sorted views of the episode table, built once, so that metrics over
+    many windows cost a binary search each instead of a pass over all rows."""
+
+    def __init__(self, ep: Table, t0: float, t1: float):
+        self.t0 = t0
+        rt = ep["record_type"]
+        start, ref, exit_ = ep["care_start"], ep["referral_time"], ep["exit_time"]
+        o = np.argsort(start, kind="stable")            # NaN (never started) sort last
+        self.start = start[o]
+        self.wait_weeks = (start[o] - ref[o]) / 7.0
+        o = np.argsort(ref, kind="stable")
+        self.ref = ref[o]
+        self.dropped = (rt[o] == "dropped_out")
+        done = rt == "completed"
+        o = np.flatnonzero(done)[np.argsort(exit_[done], kind="stable")]
+        self.exit = exit_[o]
+        self.outcome = ep["outcome"][o]
+        self.dose = ep["dose"][o]
+        self.handovers = ep["handovers"][o].astype(float)
+        self.gap_next = _gap_to_next_referral(ep)[o]
+        self.youths_by_year = _youths_by_year(ep, t0, t1)
+
+    def between(self, values: np.ndarray, a: float, b: float) -> slice:
+        return slice(int(np.searchsorted(values, a, "left")), int(np.searchsorted(values, b, "left")))
+
+
+def window(m: "CareModel", idx: EpisodeIndex, t0: float, t1: float, mark0: dict, mark1: dict) -> dict[str, float]:
+    """Metrics over the time window [t0, t1) from the indexed episode table and
+    the model's cumulative accumulators marked at t0 and t1."""
     years = (t1 - t0) / DAYS_PER_YEAR
     a0, a1 = mark0["acc"], mark1["acc"]
     c0, c1 = mark0["counts"], mark1["counts"]
     d = {k: a1[k] - a0[k] for k in a1}
     costs = m.cfg.costs
-    rt = ep["record_type"]
-    start, ref = ep["care_start"], ep["referral_time"]
-    exit_ = ep["exit_time"]
 
-    started = (start >= t0) & (start < t1)
-    waits = (start[started] - ref[started]) / 7.0
+    waits = idx.wait_weeks[idx.between(idx.start, t0, t1)]
     out: dict[str, float] = {}
     out["wait_mean_weeks"] = _mean(waits)
     out["wait_median_weeks"] = float(np.median(waits)) if len(waits) else np.nan
     out["wait_p90_weeks"] = float(np.percentile(waits, 90)) if len(waits) else np.nan
     out["share_over_norm"] = _mean(waits > NORM_WEEKS)
-    in_h = (ref >= t0) & (ref < t1)
-    out["referrals"] = float(in_h.sum()) / years
-    out["starts_per_year"] = float(started.sum()) / years
-    out["youths_in_care_year"] = youths_in_care_per_year(ep, t0, t1)
+    referred = idx.between(idx.ref, t0, t1)
+    out["referrals"] = (referred.stop - referred.start) / years
+    out["starts_per_year"] = len(waits) / years
+    y0 = int(round((t0 - idx.t0) / DAYS_PER_YEAR))
+    y1 = y0 + int(np.floor(years + 1e-9))
+    out["youths_in_care_year"] = _mean(idx.youths_by_year[y0:y1])
     out["mean_youths_in_care"] = d["in_care"] / (t1 - t0)
     out["mean_waiting_list"] = d["waiting"] / (t1 - t0)
 
-    done = (rt == "completed") & (exit_ >= t0) & (exit_ < t1)
-    out["goal_attained_rate"] = _mean(ep["outcome"][done])
-    out["rereferral_12m_rate"] = rereferral_rate(ep, t0, t1, m.t_end)
-    out["dropout_rate"] = _mean(rt[in_h] == "dropped_out")
-    out["dose_mean"] = _mean(ep["dose"][done])
+    done = idx.between(idx.exit, t0, t1)
+    out["goal_attained_rate"] = _mean(idx.outcome[done])
+    observable = idx.between(idx.exit, t0, min(t1, m.t_end - DAYS_PER_YEAR + 1e-9))
+    out["rereferral_12m_rate"] = _mean(idx.gap_next[observable] <= DAYS_PER_YEAR)
+    out["dropout_rate"] = _mean(idx.dropped[referred])
+    out["dose_mean"] = _mean(idx.dose[done])
 
     care = d["billed"] + d["lump"] + d["team"]
     prov_admin_h = d["overhead_h"] + d["decl_h"] + d["tx_h"]
@@ -99,10 +127,10 @@ def window(m: "CareModel", ep: Table, t0: float, t1: float, mark0: dict, mark1: 
     out["care_cost_eur_per_year"] = care / years
     out["admin_cost_eur_per_year"] = admin / years
     out["admin_share"] = prov_admin_h / d["staff_h"] if d["staff_h"] > 0 else 0.0
-    goals = float(np.nansum(ep["outcome"][done]))
+    goals = float(np.nansum(idx.outcome[done]))
     out["cost_per_goal_eur"] = care / goals if goals > 0 else np.nan
     out["utilisation"] = d["used"] / d["cap"] if d["cap"] > 0 else np.nan
-    out["handovers_per_youth"] = _mean(ep["handovers"][done])
+    out["handovers_per_youth"] = _mean(idx.handovers[done])
     out["reindications_per_year"] = (c1["reindications"] - c0["reindications"]) / years
     hours = mark1["hours"] - mark0["hours"]
     tot = hours.sum()
@@ -115,35 +143,31 @@ def _mean(x) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
-def youths_in_care_per_year(ep: Table, t0: float, t1: float) -> float:
-    """Distinct youths with any care in each full year of the horizon, averaged."""
+def _youths_by_year(ep: Table, t0: float, t1: float) -> np.ndarray:
+    """Distinct youths with any care in each full year from ``t0`` (one pass:
+    each episode is expanded into the years its care overlaps)."""
+    k = int(np.floor((t1 - t0) / DAYS_PER_YEAR + 1e-9))
     start = ep["care_start"]
     end = np.where(np.isnan(ep["care_end"]), np.inf, ep["care_end"])
-    had = ~np.isnan(start)
-    ids = ep["youth_id"]
-    counts = []
-    y = t0
-    while y + DAYS_PER_YEAR <= t1 + 1e-9:
-        sel = had & (start < y + DAYS_PER_YEAR) & (end >= y)
-        counts.append(len(np.unique(ids[sel])))
-        y += DAYS_PER_YEAR
-    return float(np.mean(counts)) if counts else float("nan")
+    sel = ~np.isnan(start) & (start < t0 + k * DAYS_PER_YEAR) & (end >= t0)
+    if k == 0 or not sel.any():
+        return np.zeros(k)
+    a = np.clip(np.floor((start[sel] - t0) / DAYS_PER_YEAR), 0, k - 1).astype(np.int64)
+    b = np.clip(np.floor((np.minimum(end[sel], t0 + k * DAYS_PER_YEAR - 1e-9) - t0) / DAYS_PER_YEAR),
+                0, k - 1).astype(np.int64)
+    n = b - a + 1
+    year = np.repeat(a, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    youth = np.repeat(ep["youth_id"][sel].astype(np.int64), n)
+    pairs = np.unique(youth * k + year)
+    return np.bincount(pairs % k, minlength=k).astype(float)
 
 
-def rereferral_rate(ep: Table, t0: float, t1: float, run_end: float) -> float:
-    """Share of completed episodes ended in [t0, t1) (and early enough to observe
-    12 months before ``run_end``) whose youth is referred again within 12 months."""
+def _gap_to_next_referral(ep: Table) -> np.ndarray:
+    """Days from each episode's exit to its youth's next referral (inf if none)."""
     ids, k = ep["youth_id"], ep["episode"]
     order = np.lexsort((k, ids))
-    ids, k = ids[order], k[order]
-    rt = ep["record_type"][order]
-    end = ep["exit_time"][order]
-    ref = ep["referral_time"][order]
-    nxt_same = np.zeros(len(ids), dtype=bool)
-    nxt_same[:-1] = ids[1:] == ids[:-1]
-    nxt_ref = np.full(len(ids), np.inf)
-    nxt_ref[:-1] = np.where(nxt_same[:-1], ref[1:], np.inf)
-    base = (rt == "completed") & (end >= t0) & (end < t1) & (end <= run_end - DAYS_PER_YEAR)
-    if not base.any():
-        return float("nan")
-    return float(((nxt_ref[base] - end[base]) <= DAYS_PER_YEAR).mean())
+    gap = np.full(len(ids), np.inf)
+    same = ids[order][1:] == ids[order][:-1]
+    nxt = np.where(same, ep["referral_time"][order][1:], np.inf)
+    gap[order[:-1]] = nxt - ep["exit_time"][order][:-1]
+    return gap
