@@ -15,7 +15,7 @@ class Episode:
         # current state
         "queue", "ticket", "est_load", "product", "seg_token", "seg_start", "seg_units",
         "seg_load", "seg_decl", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
-        "priority", "target_domain", "initial_domain", "initial_severity", "initial_form",
+        "listed_at", "priority", "target_domain", "initial_domain", "initial_severity", "initial_form",
         "in_care", "follow_up",
     )
 
@@ -63,6 +63,7 @@ class Episode:
         self.seg_shift = False
         self.shifted = False
         self.wait_since = t
+        self.listed_at = t
         self.priority = 2
         self.target_domain = self.domain
         self.initial_domain = self.domain

@@ -112,8 +112,10 @@ class CareModel:
         self.overhead_rate = 0.0    # provider admin hours per day (overhead share)
         self.t_acc = 0.0
         self.acc = dict(billed=0.0, team=0.0, lump=0.0, used=0.0, cap=0.0, staff_h=0.0, overhead_h=0.0,
-                        decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, in_care=0.0)
-        self.counts = dict(referrals=0, starts=0, ends=0, dropouts=0, reindications=0, handovers=0)
+                        decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, in_care=0.0,
+                        list_time=0.0, care_time=0.0)
+        self.counts = dict(referrals=0, starts=0, stops=0, ends=0, dropouts=0, reindications=0,
+                           handovers=0, listed=0, unlisted=0)
         self.baseline_mark: Optional[float] = None
 
         self.episodes = EpisodeRecorder()
@@ -268,7 +270,9 @@ class CareModel:
         ep.wait_since = since
         self._accrue()
         wl.push(ep, cls, since)
+        ep.listed_at = self.env.now
         self.n_waiting += 1
+        self.counts["listed"] += 1
         for p in wl.servers:
             if ep.queue is not wl:
                 break
@@ -277,8 +281,18 @@ class CareModel:
 
     def requeue(self, ep: Episode, cls: int, since: float) -> None:
         """Re-route a waiting youth (its provider lost its contract), keeping its place in time."""
-        self.n_waiting -= 1
+        self.unlist(ep)
         self.place(ep, cls, since)
+
+    def unlist(self, ep: Episode) -> None:
+        """Take ``ep`` off the list it waits on (for assessment or for care)."""
+        q = ep.queue
+        self._accrue()
+        q.remove(ep)
+        if q is not self.assess_queue:
+            self.n_waiting -= 1
+            self.counts["unlisted"] += 1
+            self.acc["list_time"] += self.env.now - ep.listed_at
 
     def _worse(self, ep: Episode, until_renege: float) -> None:
         """The youth's deterioration time passed; its patience runs out later."""
@@ -296,10 +310,7 @@ class CareModel:
         if q is None:
             ep.end_type = "pending_dropout"   # in assessment or indication: leaves when that ends
             return
-        self._accrue()
-        q.remove(ep)
-        if q is not self.assess_queue:
-            self.n_waiting -= 1
+        self.unlist(ep)
         self._finish(ep, "dropped_out")
 
     def dispatch(self, p: Provider) -> None:
@@ -313,21 +324,19 @@ class CareModel:
                     continue
                 e = regime.pick(wl, p) if picks else wl.head()
                 if e is not None and (best is None or e[:3] < best[:3]):
-                    best, bwl = e, wl
+                    best = e
             if best is None:
                 return
             ep = best[3]
             if ep.end_type == "pending_dropout":
-                bwl.remove(ep)
-                self.n_waiting -= 1
+                self.unlist(ep)
                 self._finish(ep, "dropped_out")
                 continue
             units, days = (self._team_dose(ep) if p is self.team else regime.dose(ep, p))
             load = min(units * self.staff_per_unit[ep.care_form] + p.decl_load, p.capacity)
             if p.used + load > regime.admission_limit(p) + 1e-9:
                 return
-            bwl.remove(ep)
-            self.n_waiting -= 1
+            self.unlist(ep)
             self._start(ep, p, units, days, load)
 
     def _deteriorate(self, ep: Episode) -> None:
@@ -354,8 +363,7 @@ class CareModel:
             return      # still in assessment: the allocation sees the new need
         self._accrue()
         if escalate:
-            q.remove(ep)
-            self.n_waiting -= 1
+            self.unlist(ep)
             self.regime.indicate(ep)
             self.place(ep, URGENT, ep.wait_since)
         else:
@@ -428,6 +436,8 @@ class CareModel:
         prof = 1.0 if p is self.team else float(self.world.proficiency[p.idx, ep.target_domain])
         ep.prof_hours += prof * ep.seg_units * weeks
         ep.in_care = False
+        self.counts["stops"] += 1
+        self.acc["care_time"] += dur
         p.used -= ep.seg_load
         if p.used < 1e-9:
             p.used = 0.0

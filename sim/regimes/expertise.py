@@ -61,9 +61,7 @@ class ExpertiseRegime(Regime):
         self.on_contract_year(0)
         for p in closing:  # families waiting for a provider that lost its contract move on
             for e in p.queue.live():
-                ep = e[3]
-                p.queue.remove(ep)
-                m.requeue(ep, e[0], e[1])
+                m.requeue(e[3], e[0], e[1])
         if self.x.transition.mode == "transfer":
             for p in closing:
                 for ep in list(m.in_care_at(p)):
