@@ -40,7 +40,10 @@ class ProductRegime(Regime):
         if not self.fit or ep.product < 0:
             return ep.need_intensity, self.m.remaining_need_days(ep)
         prod = self._products[ep.product]
-        return prod.units_per_week, prod.duration_days
+        # the indication is a maximum: care stops early once the need is met
+        # (over-dosing in intensity still wastes capacity while it lasts)
+        met = self.m.remaining_need_days(ep) / min(1.0, prod.units_per_week / ep.need_intensity)
+        return prod.units_per_week, min(prod.duration_days, met)
 
     def match(self, ep):
         m = self.m
