@@ -21,5 +21,17 @@ def compare(cfg, replications: int = 10, seed: int = 1, workers: int = 1, progre
     return _compare(cfg, replications=replications, seed=seed, workers=workers, progress=progress)
 
 
+def load_results(path):
+    """The tables of a sweep's results folder (see sim.store.load_results)."""
+    from .store import load_results as _load_results
+    return _load_results(path)
+
+
+def run_sweep(spec, out_dir, **kwargs):
+    """Run or resume a sweep spec into ``out_dir`` (see sim.sweep_runner.run_sweep)."""
+    from .sweep_runner import run_sweep as _run_sweep
+    return _run_sweep(spec, out_dir, **kwargs)
+
+
 __all__ = ["Config", "ConfigError", "load_config", "with_overrides", "run", "compare", "RunResult",
-           "Table", "REGIMES", "__version__"]
+           "Table", "REGIMES", "__version__", "load_results", "run_sweep"]

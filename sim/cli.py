@@ -3,6 +3,8 @@
     caresim run CONFIG --regime R [--seed S] [--out DIR] [--set a.b=value ...]
     caresim compare CONFIG [--reps N] [--seed S] [--out DIR] [--workers N] [--set ...]
     caresim check CONFIG [--set ...]
+    caresim sweep SPEC --out DIR [--workers N] [--executor serial|process|dask] [--scheduler ADDR|local]
+                  [--reps N] [--format csv|parquet|auto] [--force] [--no-progress]
     caresim schema
 
 A user error (bad config, bad argument, unreadable file) prints one line,
@@ -118,6 +120,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[config], help="validate a config and summarise it",
                        description="Validate a config and print a short summary of the region and both regimes.")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sweep", help="run (or resume) a sweep: design points x regimes x replications",
+                       description="Run a sweep spec (configs/sweeps/*.yaml) into DIR, writing each run as it "
+                       "finishes; the same command again resumes it, skipping finished runs and retrying failed "
+                       "ones. Exits 1 if any run failed.")
+    p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml")
+    p.add_argument("--out", metavar="DIR", type=Path, required=True,
+                   help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
+    p.add_argument("--executor", choices=("serial", "process", "dask"), default=None,
+                   help="where runs execute (default process; dask when --scheduler is given)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="worker processes (default: one per core); with --scheduler local, Dask workers")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="Dask scheduler address (e.g. tcp://host:8786), or 'local' to start a LocalCluster")
+    p.add_argument("--reps", type=_positive_int, default=None, metavar="N",
+                   help="replications per design point, overriding the spec (for a quick look)")
+    p.add_argument("--format", choices=("csv", "parquet", "auto"), default=None,
+                   help="part file format of a new results folder (default csv; auto: parquet if pyarrow "
+                   "is installed)")
+    p.add_argument("--force", action="store_true",
+                   help="reuse a results folder made by a different spec, deleting the runs that no longer apply")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="write an HTML report of a results folder",
+                       description="Read a results folder (from `caresim sweep` or `caresim compare --out`) and "
+                       "write DIR/report/index.html with tables and figures, readable offline.")
+    p.add_argument("results", metavar="DIR", type=Path, help="results folder")
+    p.add_argument("--svg", action="store_true", help="also write the figures as SVG")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("warmup", parents=[config], help="MSER-5 check of the warm-up length",
+                       description="Run the status quo over replications and report, per monthly series, "
+                       "the MSER-5 truncation point next to the config's warm-up.")
+    p.add_argument("--reps", type=_positive_int, default=5, metavar="N", help="replications (default 5)")
+    p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="parallel processes")
+    p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("schema", help="print the config's JSON Schema",
                        description="Print the JSON Schema of the configuration (for editor completion).")
@@ -269,6 +309,71 @@ def check_text(cfg, path: str) -> str:
 def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
     cfg = _load(args)
     print(check_text(cfg, args.config))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    import time
+    import warnings
+
+    from .sweep_runner import run_sweep
+
+    executor = args.executor or ("dask" if args.scheduler else "process")
+    if args.scheduler and executor != "dask":
+        raise UsageError(f"--scheduler: only with --executor dask, not {executor}")
+    progress = not args.no_progress and sys.stderr.isatty()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        res = run_sweep(args.spec, args.out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                        reps=args.reps, progress=progress, force=args.force, format=args.format,
+                        command=["caresim", *argv])
+    info = res.info
+    reps = sorted(set(info["replications"].values()))
+    reps_text = str(reps[0]) if len(reps) == 1 else f"{reps[0]}-{reps[-1]}"
+    total, failed = info["total"], len(res.failures)
+    n_points, n_regimes = info["points"], len(info["regimes"])
+    print(
+        f"sweep {res.manifest['spec'].get('name') or args.spec}: {n_points} design point"
+        f"{'s' if n_points != 1 else ''} x {n_regimes} regime{'s' if n_regimes != 1 else ''}"
+        f" x {reps_text} replication{'s' if reps != [1] else ''} = {total} runs; "
+        f"{total - failed} ok, {failed} failed ({info['ran']} run now, {info['skipped']} already done) in "
+        f"{time.perf_counter() - t0:.1f} s; results in {args.out} (sim.load_results)"
+    )
+    if res.failures:
+        shown = 20
+        values = {p["id"]: p["values"] for p in res.manifest.get("points", [])}
+        for f in res.failures[:shown]:
+            where = ", ".join(f"{k}={v}" for k, v in values.get(f["point"], {}).items())
+            print(f"{PROG}: failed: point {f['point']}{f' ({where})' if where else ''} regime {f['regime']} "
+                  f"replication {f['replication']}: {f['error']}", file=sys.stderr)
+        if failed > shown:
+            print(f"{PROG}: failed: ... and {failed - shown} more (the error column of {args.out}/runs)",
+                  file=sys.stderr)
+        print(f"{PROG}: error: {failed} of {total} runs failed; run the same command again to retry them",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .report import write_report
+
+    if not args.results.is_dir():
+        raise UsageError(f"{args.results}: no such results folder")
+    path = write_report(args.results, formats=("png", "svg") if args.svg else ("png",))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .stats import warmup_report
+
+    print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers))
     return 0
 
 

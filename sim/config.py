@@ -515,19 +515,24 @@ def validate(data: Mapping[str, Any]) -> Config:
         raise ConfigError(_format_error(errors[0])) from None
 
 
-def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
-    """Load a YAML config, apply ``--set`` style dotted overrides, validate."""
+def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError] = ConfigError) -> Any:
+    """Parse a YAML file; a missing file or bad YAML raises ``error`` with one line."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        where = f" line {mark.line + 1}:" if mark else ""
+        raise error(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
+    """Load a YAML config, apply ``--set`` style dotted overrides, validate."""
+    data = read_yaml(path)
     if overrides:
         data = apply_overrides(data or {}, overrides)
     return validate(data or {})

@@ -88,22 +88,10 @@ def manifest(
 
 
 # --------------------------------------------------------------------------- files
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (dt.date, dt.datetime, Path)):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
-    path = Path(path)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, default=_jsonable, allow_nan=True)
-        fh.write("\n")
-    return path
+    """A manifest, written atomically (numpy scalars, dates and paths as JSON)."""
+    from .store import write_json_atomic
+    return write_json_atomic(Path(path), data)
 
 
 def _cell(value: Any) -> str:

@@ -127,3 +127,53 @@ def test_ample_capacity_gives_zero_waits(regime):
     assert np.all(np.isfinite(start)), "with 200 places for an offered load of 4 nobody should still be waiting"
     assert not np.any(column(res.episodes, "record_type") == "waiting_at_end")
     np.testing.assert_allclose(start - referral, 0.0, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- experiments/verify_queueing.py
+def _verify_script():
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "verify_queueing.py"
+    spec = importlib.util.spec_from_file_location("verify_queueing", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("verify_queueing", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("c, rho", [(1, 0.9), (10, 0.7), (20, 0.5)])
+def test_verify_script_sets_the_queue(c, rho):
+    """The grid script's config is the M/M/c queue it claims: c places, care mean
+    30 d, lam = rho c / 30, a warm-up by the stated rule, and a horizon that
+    holds the requested number of referrals."""
+    vq = _verify_script()
+    cfg, lam, warm = vq.point_config(c, rho, 30.0, 10_000)
+    lam_cfg, mu, places = queue_parameters(cfg)
+    assert places == c and 1 / mu == pytest.approx(30.0)
+    assert lam_cfg == pytest.approx(lam) and mmc_utilisation(lam_cfg, mu, c) == pytest.approx(rho)
+    tl = cfg.timeline
+    assert tl.contract_start_day == warm >= 30.0 * max(20 / (1 - rho), 10 / (c * (1 - rho ** 0.5) ** 2))
+    assert lam * (tl.end_day - tl.contract_start_day) == pytest.approx(10_000, abs=lam)
+    assert not any(cfg.mechanisms.values()) and cfg.demand.urgent_share["mild"] == 0.0
+    assert vq.point_config(c, rho, 30.0, 10_000, urgent_share=0.3)[0].demand.urgent_share["mild"] == 0.3
+
+
+def test_verify_script_json_line(capsys):
+    """One point through the command line: a JSON line with the documented keys
+    whose verdict agrees with its own interval (fixed seeds, ~1 s)."""
+    import json
+
+    vq = _verify_script()
+    code = vq.main(["--servers", "2", "--utilisation", "0.5", "--customers", "5000", "--reps", "5", "--json"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    for key in ("servers", "utilisation", "mean_care_days", "theory_wait_days", "mean_wait_days",
+                "ci_low", "ci_high", "inside"):
+        assert key in row
+    assert (row["servers"], row["utilisation"], row["mean_care_days"]) == (2, 0.5, 30.0)
+    assert row["theory_wait_days"] == pytest.approx(10.0)     # M/M/2 at rho 0.5: C = 1/3, Wq = 10 d
+    assert row["ci_low"] < row["mean_wait_days"] < row["ci_high"]
+    assert row["inside"] == (row["ci_low"] <= row["theory_wait_days"] <= row["ci_high"])
+    assert code == (0 if row["inside"] else 1)

@@ -1,0 +1,35 @@
+"""Experiment 2: 221, 120, 60 or 35 contracted providers, with 0, 50 or 100%
+of the dropped providers' capacity retained by the contracted ones."""
+from __future__ import annotations
+
+from _common import arguments, base_overrides, conclude, fmt_ci, output_dir, paired_against, select, sweep
+
+COUNTS = [221, 120, 60, 35]
+RETAINED = [0.0, 0.5, 1.0]
+
+
+def main() -> None:
+    args = arguments(__doc__, reps=10, quick_reps=2)
+    out = output_dir("provider_count", args)
+    counts, retained = ([60, 35], [0.0, 1.0]) if args.quick else (COUNTS, RETAINED)
+    over = base_overrides(args)
+    # the product regime does not depend on these factors: one baseline, paired on replication
+    base = sweep(args, out / "product", overrides=over, regimes=["product"]).runs
+    runs = sweep(args, out / "expertise", overrides=over, regimes=["expertise"],
+                 factors={"grid": {"regimes.expertise.contracted_providers": counts,
+                                   "regimes.expertise.transition.retained_capacity_share": retained}}).runs
+    lines = ["contracted providers x retained capacity: expertise - product, paired over replications"]
+    for n in counts:
+        for r in retained:
+            sel = select(runs, **{"regimes.expertise.contracted_providers": n,
+                                  "regimes.expertise.transition.retained_capacity_share": r})
+            w = paired_against(base, sel, "wait_mean_weeks")
+            g = paired_against(base, sel, "goal_attained_rate")
+            h = sel["hhi"].mean()
+            lines.append(f"- {n:3d} providers, {r:.0%} retained: wait {fmt_ci(w, 'weeks', True)}; "
+                         f"goal attainment {fmt_ci(g, '', True)}; HHI {h:,.0f}")
+    conclude(out, "Number of contracted providers and retained capacity", lines, args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Where sweep runs execute: in this process, a local process pool, or a Dask
+cluster, all behind the ``concurrent.futures.Executor`` interface.
+
+``open_executor(kind, workers, scheduler)`` is a context manager yielding
+``(executor, slots)``: ``slots`` is how many runs the executor works on at
+once, so the sweep keeps about twice that many in flight (bounded memory,
+results written as they finish). Results never depend on the executor.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+from .sweep import SweepError
+
+EXECUTORS = ("serial", "process", "dask")
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process (for debugging and
+    for tests that patch the model)."""
+
+    def __init__(self):
+        self._shutdown = False
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit when the sweep process dies (even by SIGKILL),
+    instead of waiting for work forever as an orphan."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="caresim-parent-watch", daemon=True).start()
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def open_executor(kind: str = "process", workers: Optional[int] = None,
+                  scheduler: Any = None) -> Iterator[tuple[Executor, int]]:
+    """An executor of ``kind`` (serial, process or dask) and its number of slots.
+
+    process: ``workers`` processes (default: one per core).
+    dask: ``scheduler`` is ``"local"`` (default; starts a ``LocalCluster`` with
+    ``workers`` single-threaded worker processes), a scheduler address such as
+    ``tcp://host:8786``, or (from Python) a ``distributed.Client``,
+    ``LocalCluster`` or other cluster object.
+    """
+    if kind not in EXECUTORS:
+        raise SweepError(f"executor: unknown executor {kind!r}, expected one of {list(EXECUTORS)}")
+    if workers is not None and int(workers) < 1:
+        raise SweepError(f"workers: got {workers}; expected a positive integer")
+    if kind == "serial":
+        ex = SerialExecutor()
+        try:
+            yield ex, 1
+        finally:
+            ex.shutdown()
+    elif kind == "process":
+        n = int(workers or default_workers())
+        pool = ProcessPoolExecutor(max_workers=n, initializer=_watch_parent, initargs=(os.getpid(),))
+        try:
+            yield pool, n
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
+    else:
+        with _dask(workers, scheduler) as pair:
+            yield pair
+
+
+@contextmanager
+def _dask(workers: Optional[int], scheduler: Any) -> Iterator[tuple[Executor, int]]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SweepError("executor dask: dask.distributed is not installed "
+                         "(pip install 'caresim[dask]' or pip install 'dask[distributed]')") from None
+    owned: list = []
+    if scheduler is None or scheduler == "local":
+        cluster = LocalCluster(n_workers=int(workers or default_workers()), threads_per_worker=1,
+                               processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        owned.append(cluster)
+        client = Client(cluster)
+        owned.insert(0, client)
+    elif isinstance(scheduler, Client):
+        client = scheduler
+    elif isinstance(scheduler, str):
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"scheduler: cannot reach the Dask scheduler at {scheduler!r} ({exc})") from None
+        owned.append(client)
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except (OSError, TimeoutError):
+            raise SweepError(f"scheduler: no Dask worker joined {scheduler!r} within 60 s") from None
+    else:  # a cluster object (LocalCluster, ...)
+        client = Client(scheduler)
+        owned.append(client)
+    try:
+        slots = max(1, sum(client.nthreads().values()))
+        ex = client.get_executor(pure=False)
+        try:
+            yield ex, slots
+        except BaseException:
+            ex.shutdown(wait=False)
+            raise
+        else:
+            ex.shutdown(wait=True)
+    finally:
+        for obj in owned:
+            try:
+                obj.close()
+            except Exception:  # pragma: no cover - best effort at shutdown
+                pass

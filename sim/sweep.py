@@ -1,0 +1,533 @@
+"""Sweep specs: which design points, regimes and replications to run.
+
+A spec (YAML in ``configs/sweeps/``, or a dict built in code) names a base
+config, fixed ``overrides`` and ``factors`` in three blocks:
+
+- ``grid``: key -> list of values; the cartesian product of the lists;
+- ``coupled``: a list of groups, each key -> list of equal-length lists; the
+  keys of a group vary together (zip), the groups combine as a product;
+- ``sample``: a Latin hypercube or Sobol design from ``scipy.stats.qmc`` over
+  ``bounds`` (``integer`` keys, and keys whose base value is an integer, are
+  drawn as integers from the inclusive range).
+
+The design is the cartesian product of the three blocks (an empty block
+contributes one empty point), so its size is
+``prod(len(grid lists)) * prod(len(coupled groups)) * sample.n``.
+Every design point is checked against the base config before anything runs.
+Each point has a stable id: a short hash of its factor values as canonical
+JSON (sorted keys). Running the spec is ``sim.sweep_runner.run_sweep``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import warnings
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .config import Config, ConfigError, apply_overrides, config_to_dict, read_yaml, validate
+from .metrics import METRICS
+from .regimes import REGIMES
+
+OUTPUTS = ("episodes", "monthly", "yearly")
+POINT_ID_LENGTH = 10
+
+
+class SweepError(ConfigError):
+    """A user error in a sweep (spec, store, executor): ``str(err)`` is one line."""
+
+
+class SweepWarning(UserWarning):
+    """Something in a spec was adjusted (e.g. a Sobol size rounded up)."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+# --------------------------------------------------------------------------- spec types
+class Target(_Spec):
+    """The precision to reach: half-width of the paired difference of ``metric``."""
+
+    metric: str = Field(description="a summary metric (sim.metrics.METRICS)")
+    half_width: float = Field(gt=0, description="target half-width of the CI of the paired difference")
+    level: float = Field(0.95, gt=0, lt=1, description="confidence level")
+    relative: bool = Field(False, description="half_width is a fraction of |mean difference|")
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        if v not in METRICS:
+            near = difflib.get_close_matches(v, list(METRICS), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"unknown metric {v!r}{hint}")
+        return v
+
+
+class Sequential(_Spec):
+    """Replications until every design point reaches the target precision:
+    ``pilot`` first; then, for the points that have not, ``batch`` more at a
+    time, or (without ``batch``) as many as Law's approximate number of
+    replications estimates from the runs so far; never more than ``max``."""
+
+    target: Target
+    pilot: int = Field(10, ge=2, description="replications run first at every point")
+    max: int = Field(100, ge=2, description="most replications at any point")
+    batch: Optional[int] = Field(None, ge=1, description="replications added per step (default: estimated)")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.max < self.pilot:
+            raise ValueError(f"max: got {self.max}; expected at least pilot ({self.pilot})")
+        return self
+
+
+class Sample(_Spec):
+    """A space-filling sample of the box ``bounds`` (scaled from [0, 1)^d)."""
+
+    method: Literal["lhs", "sobol"]
+    n: int = Field(ge=1, description="points (Sobol: rounded up to a power of 2)")
+    seed: int = Field(0, ge=0)
+    bounds: dict[str, tuple[float, float]] = Field(description="key -> [low, high]")
+    integer: list[str] = Field(default_factory=list, description="keys drawn as integers in [low, high]")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.bounds:
+            raise ValueError("bounds: got none; expected at least one key -> [low, high]")
+        for k, (lo, hi) in self.bounds.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError(f"bounds.{k}: got [{lo:g}, {hi:g}]; expected finite low < high")
+        for k in self.integer:
+            if k not in self.bounds:
+                raise ValueError(_unknown_key("integer", k, self.bounds, "a key of bounds"))
+        return self
+
+    @property
+    def size(self) -> int:
+        return 2 ** math.ceil(math.log2(self.n)) if self.method == "sobol" else self.n
+
+
+class Factors(_Spec):
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    coupled: list[dict[str, list[Any]]] = Field(default_factory=list)
+    sample: Optional[Sample] = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        for k, values in self.grid.items():
+            if not values:
+                raise ValueError(f"grid.{k}: got an empty list; expected at least one value")
+        for i, group in enumerate(self.coupled):
+            if not group:
+                raise ValueError(f"coupled.{i}: got an empty group; expected key -> list of values")
+            lengths = {k: len(v) for k, v in group.items()}
+            if len(set(lengths.values())) > 1:
+                shown = ", ".join(f"{k} has {n}" for k, n in lengths.items())
+                raise ValueError(f"coupled.{i}: lists of unequal length ({shown}); expected equal lengths")
+            if 0 in lengths.values():
+                raise ValueError(f"coupled.{i}: got empty lists; expected at least one value")
+        seen: dict[str, str] = {}
+        for where, keys in self.blocks():
+            for k in keys:
+                if k in seen:
+                    raise ValueError(f"{where}: key {k!r} is also varied in {seen[k]}")
+                seen[k] = where
+        return self
+
+    def blocks(self) -> list[tuple[str, list[str]]]:
+        out = [("grid", list(self.grid))]
+        out += [(f"coupled.{i}", list(g)) for i, g in enumerate(self.coupled)]
+        if self.sample is not None:
+            out.append(("sample", list(self.sample.bounds)))
+        return out
+
+    @property
+    def keys(self) -> list[str]:
+        return [k for _, keys in self.blocks() for k in keys]
+
+
+class SweepSpec(_Spec):
+    """A sweep: design points x regimes x replications over a base config."""
+
+    name: Optional[str] = None
+    description: Optional[str] = None
+    base: Union[Config, Path] = Field(description="config file (relative to the spec file, else the cwd) or a Config")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="fixed dotted-key changes to the base")
+    factors: Factors = Factors()
+    regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
+    replications: Union[int, Sequential] = Field(10, description="a number, or a target precision")
+    seed: int = Field(1, ge=0, description="root seed; replication r has seed replication_seed(seed, r)")
+    outputs: list[Literal["episodes", "monthly", "yearly"]] = Field(default_factory=list)
+
+    @field_validator("regimes")
+    @classmethod
+    def _regimes(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("got none; expected at least one regime")
+        for r in v:
+            if r not in REGIMES:
+                near = difflib.get_close_matches(r, list(REGIMES), n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ValueError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{hint}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"got {v}; a regime is listed twice")
+        return v
+
+    @field_validator("replications")
+    @classmethod
+    def _reps(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"got {v}; expected a positive number or a target")
+        return v
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, v: dict) -> dict:
+        for k in v:
+            if not k or any(not part for part in str(k).split(".")):
+                raise ValueError(f"bad key path {k!r}")
+        return v
+
+
+# --------------------------------------------------------------------------- loading
+def load_spec(spec: Union[str, Path, Mapping[str, Any], SweepSpec]) -> SweepSpec:
+    """A validated :class:`SweepSpec` from a YAML file, a mapping or a spec.
+
+    A relative ``base`` path is resolved against the spec file's folder first,
+    then the current directory; in a mapping, against the current directory.
+    Raises :class:`SweepError` with a one-line message.
+    """
+    if isinstance(spec, SweepSpec):
+        return spec
+    where = Path.cwd()
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        data = read_yaml(path, "the sweep spec", SweepError)
+        where = path.resolve().parent
+        label = str(path)
+    else:
+        data, label = spec, "sweep spec"
+    if not isinstance(data, Mapping):
+        raise SweepError(f"{label}: got {_short(data)}; expected a mapping (base, factors, ...)")
+    data = dict(data)
+    if "base" in data and isinstance(data["base"], (str, Path)):
+        data["base"] = _resolve_base(Path(data["base"]), where)
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SweepError(f"{label}: {_format_error(exc)}") from None
+
+
+def _resolve_base(base: Path, where: Path) -> Path:
+    if base.is_absolute():
+        return base
+    for root in (where, Path.cwd()):
+        if (root / base).exists():
+            return (root / base).resolve()
+    return base
+
+
+# --------------------------------------------------------------------------- expansion
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Cartesian product of the value lists (the first key varies slowest)."""
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def coupled_points(groups: Sequence[Mapping[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    """Each group's lists zipped; the groups combined as a cartesian product."""
+    per_group = []
+    for g in groups:
+        keys = list(g)
+        per_group.append([dict(zip(keys, vals)) for vals in zip(*(g[k] for k in keys))])
+    return [_merge(combo) for combo in itertools.product(*per_group)]
+
+
+def sample_points(sample: Optional[Sample], integer: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The Latin hypercube or Sobol design scaled to the bounds. Keys in
+    ``sample.integer`` or ``integer`` get integers, each value of [low, high]
+    (inclusive) covering an equal share of the unit interval."""
+    if sample is None:
+        return [{}]
+    from scipy.stats import qmc
+
+    keys = list(sample.bounds)
+    d = len(keys)
+    if sample.method == "lhs":
+        engine = _engine(qmc.LatinHypercube, d, sample.seed)
+        unit = engine.random(sample.n)
+    else:
+        m = math.ceil(math.log2(sample.n))
+        if 2 ** m != sample.n:
+            warnings.warn(f"factors.sample.n: {sample.n} is not a power of 2; Sobol uses {2 ** m} points",
+                          SweepWarning, stacklevel=2)
+        engine = _engine(qmc.Sobol, d, sample.seed)
+        unit = engine.random_base2(m)
+    ints = set(sample.integer) | set(integer)
+    points = []
+    for row in unit:
+        point: dict[str, Any] = {}
+        for k, u in zip(keys, row):
+            lo, hi = sample.bounds[k]
+            if k in ints:
+                lo_i, hi_i = math.ceil(lo), math.floor(hi)
+                point[k] = int(min(hi_i, lo_i + math.floor(float(u) * (hi_i - lo_i + 1))))
+            else:
+                point[k] = float(lo + float(u) * (hi - lo))
+        points.append(point)
+    return points
+
+
+def _engine(cls, d: int, seed: int):
+    try:
+        return cls(d, scramble=True, rng=seed)
+    except TypeError:  # scipy < 1.15
+        return cls(d, scramble=True, seed=seed)
+
+
+def design(factors: Factors, integer: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """All design points: grid x coupled x sample (each point a key -> value dict)."""
+    blocks = [grid_points(factors.grid), coupled_points(factors.coupled), sample_points(factors.sample, integer)]
+    return [_merge(combo) for combo in itertools.product(*blocks)]
+
+
+def _merge(dicts) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for d in dicts:
+        out.update(d)
+    return out
+
+
+def canonical_json(values: Mapping[str, Any]) -> str:
+    return json.dumps(_plain(dict(values)), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def point_id(values: Mapping[str, Any]) -> str:
+    """A short, stable hash of a design point's factor values."""
+    return hashlib.sha1(canonical_json(values).encode()).hexdigest()[:POINT_ID_LENGTH]
+
+
+def config_hash(cfg: Config) -> str:
+    text = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and tuples to plain JSON-able Python."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- resolved sweep
+@dataclass(frozen=True)
+class Point:
+    """One design point: its id, its factor values and its validated config."""
+
+    id: str
+    values: dict[str, Any]
+    config: Config
+    config_sha: str
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A spec resolved against its base config: every design point validated."""
+
+    spec: SweepSpec
+    base: Config
+    points: tuple[Point, ...]
+    factor_keys: tuple[str, ...]
+    replications: Union[int, Sequential]
+
+    @property
+    def regimes(self) -> tuple[str, ...]:
+        return tuple(self.spec.regimes)
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.spec.outputs)
+
+    def with_replications(self, reps: Optional[int]) -> "Sweep":
+        """The same sweep with a fixed number of replications (``--reps``)."""
+        if reps is None:
+            return self
+        if int(reps) < 1:
+            raise SweepError(f"--reps: got {reps}; expected a positive integer")
+        return replace(self, replications=int(reps))
+
+    def point(self, pid: str) -> Point:
+        return self._by_id[pid]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Point]:
+        return {p.id: p for p in self.points}
+
+
+def resolve(spec: Union[SweepSpec, Mapping[str, Any], str, Path]) -> Sweep:
+    """Load the base config and validate every design point up front, so a
+    bad key or value fails (one line) before any run."""
+    spec = load_spec(spec)
+    base = spec.base if isinstance(spec.base, Config) else _load_base(spec.base)
+    base_data = config_to_dict(base)
+    _check_keys(base_data, "overrides", spec.overrides)
+    fixed = dict(spec.overrides)
+    factors = spec.factors
+    for where, keys in factors.blocks():
+        for k in keys:
+            if k in fixed:
+                raise SweepError(f"factors.{where}: key {k!r} is also fixed in overrides")
+            _check_keys(base_data, f"factors.{where}", {k: _first_value(factors, where, k)})
+    integer = [k for k in (factors.sample.bounds if factors.sample else {})
+               if isinstance(_lookup(base_data, k), int) and not isinstance(_lookup(base_data, k), bool)]
+    try:
+        base_fixed = apply_overrides(base_data, fixed) if fixed else base_data
+    except ConfigError as exc:
+        raise SweepError(f"overrides: {exc}") from None
+    points: list[Point] = []
+    seen: dict[str, dict] = {}
+    for values in design(factors, integer):
+        values = _plain(values)
+        pid = point_id(values)
+        if pid in seen:
+            raise SweepError(f"factors: design point {_describe(values)} appears twice; expected distinct points")
+        seen[pid] = values
+        try:
+            cfg = validate(apply_overrides(base_fixed, values)) if values else validate(base_fixed)
+        except ConfigError as exc:
+            where = f"design point {_describe(values)}" if values else "overrides"
+            raise SweepError(f"{where}: {exc}") from None
+        points.append(Point(pid, values, cfg, config_hash(cfg)))
+    return Sweep(spec, base, tuple(points), tuple(factors.keys), spec.replications)
+
+
+def _load_base(path: Path) -> Config:
+    from .config import load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise SweepError(f"base: {exc}") from None
+
+
+def _first_value(factors: Factors, where: str, key: str) -> Any:
+    if where == "grid":
+        return factors.grid[key][0]
+    if where.startswith("coupled."):
+        return factors.coupled[int(where.split(".")[1])][key][0]
+    return factors.sample.bounds[key][0]  # type: ignore[union-attr]
+
+
+def _check_keys(base_data: dict, where: str, overrides: Mapping[str, Any]) -> None:
+    """Each key must exist in the base config (a near match is suggested)."""
+    for k, v in overrides.items():
+        try:
+            apply_overrides(base_data, {k: v})
+        except ConfigError as exc:
+            raise SweepError(f"{where}: {exc}") from None
+
+
+def _lookup(data: Any, key: str) -> Any:
+    node = data
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _describe(values: Mapping[str, Any]) -> str:
+    if not values:
+        return "(no factors)"
+    return "{" + ", ".join(f"{k}={_short(v)}" for k, v in values.items()) + "}"
+
+
+# --------------------------------------------------------------------------- errors
+_BRANCHES = {"int", "Sequential", "Config", "Path", "path", "lax-or-strict", "json-or-python", "is-instance[Path]",
+             "is-instance[Config]", "function-after[_order(), Sequential]"}
+
+
+def _format_error(exc: ValidationError) -> str:
+    """The most useful error as one line: key path, what was wrong."""
+    errors = exc.errors()
+    # for a union (replications: int or target) prefer the branch that matches the input's kind
+    errors.sort(key=lambda e: (e["type"] != "extra_forbidden", e["type"] in ("int_type", "int_parsing", "model_type",
+                                                                            "path_type", "is_instance_of")))
+    err = errors[0]
+    parts = [str(p) for p in err["loc"]
+             if str(p) not in _BRANCHES and not str(p).startswith(("function-", "is-instance"))]
+    loc = ".".join(parts) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1])}"
+    if kind == "missing":
+        return f"{loc}: missing required key"
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "value_error":
+        head, sep, rest = msg.partition(":")
+        if sep and head and " " not in head:   # a model validator named the key (relative to its model)
+            return f"{'.'.join(parts + [head])}:{rest}"
+        return f"{loc}: {msg}"
+    expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
+    return f"{loc}: got {_short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
+
+
+def _suggest(parent: list[str], key: str) -> str:
+    model: Any = SweepSpec
+    for p in parent:
+        field = getattr(model, "model_fields", {}).get(p)
+        if field is None:
+            model = None
+            break
+        ann = field.annotation
+        model = next((a for a in getattr(ann, "__args__", ()) if hasattr(a, "model_fields")), ann)
+    fields = list(getattr(model, "model_fields", {})) if model is not None else []
+    near = difflib.get_close_matches(key, fields, n=1)
+    return f" {key!r}; did you mean {near[0]!r}?" if near else f" {key!r}"
+
+
+def _unknown_key(where: str, key: str, allowed, what: str) -> str:
+    near = difflib.get_close_matches(key, list(allowed), n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"{where}: {key!r} is not {what}{hint}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (dt.date, Path)):
+        value = str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def __getattr__(name: str):
+    # ``sim.sweep.run_sweep`` lives in sim.sweep_runner (which imports this module)
+    if name in ("run_sweep", "Results", "load_results"):
+        from . import sweep_runner
+
+        return getattr(sweep_runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

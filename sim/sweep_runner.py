@@ -1,0 +1,510 @@
+"""Running a sweep: every (design point, regime, replication) once, results
+written to an append-safe store as runs finish, resumable at any moment.
+
+Run ``(point, regime, r)`` uses seed ``replication_seed(spec.seed, r)``: the
+seed depends only on the root seed and the replication, so regimes AND design
+points share common random numbers. A run that raises is recorded (a row with
+its error, metrics NaN) and the sweep goes on; running the sweep again retries
+failed runs and skips finished ones.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+import sys
+import time
+from collections import deque
+from contextlib import ExitStack
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import runner as _runner
+from .config import Config, config_to_dict
+from .experiment import replication_seed
+from .metrics import METRICS
+from .store import RUNS, TABLES, FORMATS, Key, Results, Store, StoreError, load_results
+from .sweep import Sequential, Sweep, SweepError, SweepSpec, resolve
+
+__all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
+
+
+# --------------------------------------------------------------------------- one run (in a worker)
+@dataclass(frozen=True)
+class Task:
+    point: str
+    regime: str
+    replication: int
+    seed: int
+    config: Config
+    outputs: tuple[str, ...] = ()
+
+
+def execute(task: Task) -> dict[str, Any]:
+    """Run one task; never raises for a failing run (the error is returned)."""
+    t = time.perf_counter()
+    try:
+        res = _runner.run(task.config, regime=task.regime, seed=task.seed)
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        return failed(exc, time.perf_counter() - t)
+    return {
+        "summary": {k: _number(v) for k, v in res.summary.items()},
+        "wall_seconds": float(res.wall_seconds),
+        "events": int(res.events),
+        "error": "",
+        "tables": {name: dict(getattr(res, name).columns) for name in task.outputs},
+    }
+
+
+def failed(exc: BaseException, seconds: float = math.nan) -> dict[str, Any]:
+    return {"summary": {}, "wall_seconds": float(seconds), "events": math.nan, "error": error_text(exc),
+            "tables": {}}
+
+
+def error_text(exc: BaseException, limit: int = 500) -> str:
+    """The exception's repr on one line (at most ``limit`` characters)."""
+    text = " ".join(repr(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+# --------------------------------------------------------------------------- the sequential rule
+def point_samples(rows: Mapping[Key, Mapping[str, Any]], counts: Mapping[str, int], regimes: Sequence[str],
+                  metric: str) -> dict[str, np.ndarray]:
+    """Per design point, the paired differences of ``metric`` (last regime
+    minus first) over replications ``0..counts[point]-1``; with one regime,
+    its values. A failed or missing run gives NaN."""
+    out = {}
+    pair = (regimes[0], regimes[-1]) if len(regimes) > 1 else (regimes[0],)
+    for point, n in counts.items():
+        vals = [np.array([_metric(rows.get((point, regime, r)), metric) for r in range(n)], dtype=float)
+                for regime in pair]
+        out[point] = vals[1] - vals[0] if len(vals) == 2 else vals[0]
+    return out
+
+
+def half_widths(rows: Mapping[Key, Mapping[str, Any]], counts: Mapping[str, int], regimes: Sequence[str],
+                metric: str, level: float = 0.95) -> dict[str, float]:
+    """Per design point, the half-width of the paired-t CI of ``metric`` (see
+    :func:`point_samples`); NaN with fewer than two usable pairs."""
+    from .stats import t_interval
+
+    out = {}
+    for point, x in point_samples(rows, counts, regimes, metric).items():
+        ci = t_interval(x, level)
+        out[point] = float(ci.half_width) if ci.n >= 2 else math.nan
+    return out
+
+
+def _metric(row: Optional[Mapping[str, Any]], metric: str) -> float:
+    if row is None or row.get("error"):
+        return math.nan
+    try:
+        return float(row.get(metric, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def next_counts(counts: Mapping[str, int], samples: Mapping[str, Any], half_width: float, maximum: int,
+                step: Optional[int] = None, level: float = 0.95, relative: bool = False) -> dict[str, int]:
+    """The sequential decision, per design point, from its ``samples`` (paired
+    differences over its ``counts[point]`` replications, NaN dropped).
+
+    A point is done when its paired-t half-width is at most ``half_width``
+    (Law's stopping rule, ``sim.stats.sequential_done``; relative: a fraction
+    of |mean|) or it has ``maximum`` replications. Otherwise it gets ``step``
+    more replications, or without ``step`` as many as Law's approximate
+    number of replications says (``sim.stats.replications_needed``, at least
+    one more); never more than ``maximum``. The sweep stops when nothing
+    changes."""
+    alpha = 1.0 - level
+    out = {}
+    for point, n in counts.items():
+        x = np.asarray(samples.get(point, []), dtype=float)
+        x = x[~np.isnan(x)]
+        if n >= maximum or _done(x, half_width, alpha, relative):
+            out[point] = n
+        elif step:
+            out[point] = min(n + step, maximum)
+        else:
+            out[point] = min(maximum, max(n + 1, _needed(x, half_width, alpha, relative, maximum, n)))
+    return out
+
+
+def _done(x: np.ndarray, half_width: float, alpha: float, relative: bool) -> bool:
+    from . import stats
+
+    rule = getattr(stats, "sequential_done", None)
+    if rule is not None:
+        return bool(rule(x, half_width, alpha=alpha, relative=relative))
+    if len(x) < 2:
+        return False
+    w = stats.t_interval(x, 1.0 - alpha).half_width
+    return w <= (half_width / (1 + half_width) * abs(float(x.mean())) if relative else half_width)
+
+
+def _needed(x: np.ndarray, half_width: float, alpha: float, relative: bool, maximum: int, n: int) -> int:
+    from . import stats
+
+    estimate = getattr(stats, "replications_needed", None)
+    if estimate is None or len(x) < 2:
+        return 2 * n  # no estimate yet: double
+    try:
+        need = int(estimate(x, half_width, alpha=alpha, relative=relative, max_n=maximum))
+    except ValueError:
+        return 2 * n
+    return need + (n - len(x))  # replications lost to failed runs count too
+
+
+# --------------------------------------------------------------------------- manifest
+def fingerprint(sweep: Sweep) -> dict[str, Any]:
+    """What the stored runs depend on: a resume must match it."""
+    return {"seed": sweep.seed, "regimes": sorted(sweep.regimes),
+            "points": {p.id: p.config_sha for p in sweep.points}}
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    diffs = []
+    if old.get("seed") != new["seed"]:
+        diffs.append(f"seed {old.get('seed')} -> {new['seed']}")
+    if sorted(old.get("regimes", [])) != new["regimes"]:
+        diffs.append(f"regimes {old.get('regimes')} -> {new['regimes']}")
+    op, np_ = old.get("points", {}), new["points"]
+    added = [p for p in np_ if p not in op]
+    removed = [p for p in op if p not in np_]
+    changed = [p for p in np_ if p in op and op[p] != np_[p]]
+    if added or removed:
+        diffs.append(f"design points {len(added)} added, {len(removed)} removed")
+    if changed:
+        diffs.append(f"config of {len(changed)} design point{'s' if len(changed) > 1 else ''} changed "
+                     f"(e.g. {changed[0]}; base config or overrides)")
+    return "; ".join(diffs) or "unknown difference"
+
+
+def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spec_path: Optional[str],
+                   created: Optional[str] = None) -> dict[str, Any]:
+    from .output import git_commit, git_dirty, package_version, versions
+
+    reps = sweep.replications
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    git = git_commit()
+    return {
+        "kind": "caresim sweep",
+        "caresim_version": package_version(),
+        "command": list(command) if command is not None else None,
+        "spec_path": spec_path,
+        "spec": sweep.spec.model_dump(mode="json"),
+        "fingerprint": fingerprint(sweep),
+        "format": fmt,
+        "regimes": list(sweep.regimes),
+        "seed": sweep.seed,
+        "replications": reps if isinstance(reps, int) else reps.model_dump(mode="json"),
+        "replications_per_point": {p.id: reps for p in sweep.points} if isinstance(reps, int) else None,
+        "outputs": list(sweep.outputs),
+        "factors": list(sweep.factor_keys),
+        "points": [{"id": p.id, "values": p.values, "config_sha": p.config_sha, "config": config_to_dict(p.config)}
+                   for p in sweep.points],
+        "git_commit": git,
+        "git_dirty": git_dirty() if git else None,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "created": created or now,
+        "updated": now,
+        "finished": None,
+    }
+
+
+def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, command, spec_path) -> dict:
+    """Check a resumed store against the sweep, write the manifest first."""
+    old = store.read_manifest()
+    new_fp = fingerprint(sweep)
+    created = None
+    if old is None:
+        stored = any(store.part_files(t) for t in (RUNS, *TABLES)) or _other_format_files(store)
+        if stored and not force:
+            raise StoreError(f"{store.root}: holds run files but no manifest.json; use another --out, or --force "
+                             "to delete them")
+        if stored:
+            _remove_all(store)
+        store.fmt = _format(fmt)
+    else:
+        if old.get("kind") != "caresim sweep":
+            raise StoreError(f"{store.root}: its manifest.json is not a sweep's; use another --out")
+        old_fmt = old.get("format", "csv")
+        want = _format(fmt) if fmt is not None else old_fmt
+        if want != old_fmt and not force:
+            raise StoreError(f"{store.root}: holds {old_fmt} files, not {want}; use --format {old_fmt}, another "
+                             "--out, or --force to start over")
+        store.fmt = old_fmt
+        old_fp = old.get("fingerprint", {})
+        if want != old_fmt:  # --force: start over in the new format
+            _remove_all(store)
+            store.fmt = want
+        elif old_fp != new_fp:
+            if not force:
+                raise StoreError(f"{store.root}: holds a different sweep ({_differences(old_fp, new_fp)}); use "
+                                 "another --out, or --force to keep only the runs that still apply")
+            _drop_stale(store, old_fp, new_fp)
+        else:
+            created = old.get("created")
+    store.clean_temporaries()
+    manifest = build_manifest(sweep, store.fmt, command, spec_path, created)
+    store.write_manifest(manifest)
+    return manifest
+
+
+def _format(fmt: Optional[str]) -> str:
+    if fmt in (None, "csv"):
+        return "csv"
+    if fmt == "auto":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            return "csv"
+        return "parquet"
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SweepError("format parquet: pyarrow is not installed (pip install 'caresim[parquet]')") from None
+        return "parquet"
+    raise SweepError(f"format: unknown format {fmt!r}, expected one of {['csv', 'parquet', 'auto']}")
+
+
+def _other_format_files(store: Store) -> bool:
+    for fmt in FORMATS:
+        if any(Store(store.root, fmt).part_files(t) for t in (RUNS, *TABLES)):
+            return True
+    return False
+
+
+def _remove_all(store: Store) -> None:
+    for fmt in FORMATS:
+        s = Store(store.root, fmt)
+        s.remove(k for t in (RUNS, *TABLES) for k in s.part_files(t))
+
+
+def _drop_stale(store: Store, old_fp: Mapping[str, Any], new_fp: Mapping[str, Any]) -> None:
+    """--force: delete runs the new sweep would not reproduce."""
+    same_seed = old_fp.get("seed") == new_fp["seed"]
+    old_points = old_fp.get("points", {})
+    stale = set()
+    for table in (RUNS, *TABLES):
+        for key in store.part_files(table):
+            point, regime, _ = key
+            ok = same_seed and regime in new_fp["regimes"] and point in new_fp["points"] \
+                and old_points.get(point) == new_fp["points"][point]
+            if not ok:
+                stale.add(key)
+    store.remove(stale)
+
+
+# --------------------------------------------------------------------------- the loop
+class _Loop:
+    """Submits runs, keeps a bounded number in flight, records each as it
+    finishes. The executor is opened on first need (a finished sweep that is
+    run again starts no workers)."""
+
+    def __init__(self, sweep: Sweep, store: Store, stack: ExitStack, open_executor, bar):
+        self.sweep, self.store, self.bar = sweep, store, bar
+        self._stack, self._open = stack, open_executor
+        self.executor = None
+        self.slots = 0
+        self.window = 1
+        self.rows: dict[Key, dict[str, Any]] = store.read_runs()
+        self.files = {t: set(store.part_files(t)) for t in sweep.outputs}
+        self.ran = 0
+        self.failed_now = 0
+        self.skipped = 0
+        self.points = {p.id: p for p in sweep.points}
+
+    def done(self, key: Key) -> bool:
+        row = self.rows.get(key)
+        return row is not None and not row.get("error") and all(key in self.files[t] for t in self.files)
+
+    def run(self, keys: Sequence[Key]) -> None:
+        todo = deque(k for k in keys if not self.done(k))
+        self.skipped += len(keys) - len(todo)
+        self._grow(len(keys), len(keys) - len(todo))
+        if todo and self.executor is None:
+            from .executors import SerialExecutor
+
+            self.executor, self.slots = self._stack.enter_context(self._open())
+            self.window = 1 if isinstance(self.executor, SerialExecutor) else 2 * max(1, self.slots)
+        inflight: dict = {}
+        try:
+            while todo or inflight:
+                while todo and len(inflight) < self.window:
+                    key = todo.popleft()
+                    try:
+                        inflight[self.executor.submit(execute, self._task(key))] = key
+                    except Exception as exc:  # noqa: BLE001 - e.g. a broken process pool
+                        self._record(key, failed(exc))
+                if not inflight:
+                    continue
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    key = inflight.pop(fut)
+                    try:
+                        out = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+                        out = failed(exc)
+                    self._record(key, out)
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            raise
+
+    def _task(self, key: Key) -> Task:
+        point, regime, rep = key
+        return Task(point, regime, rep, replication_seed(self.sweep.seed, rep), self.points[point].config,
+                    self.sweep.outputs)
+
+    def _record(self, key: Key, out: Mapping[str, Any]) -> None:
+        row = make_row(self.sweep, key, out)
+        tables = out["tables"] if not out["error"] else {}
+        self.store.write_run(key, row, tables)
+        for t in tables:
+            self.files.setdefault(t, set()).add(key)
+        self.rows[key] = row
+        self.ran += 1
+        if out["error"]:
+            self.failed_now += 1
+        if self.bar is not None:
+            if out["error"]:
+                self.bar.set_postfix_str(f"failed={self.failed_now}", refresh=False)
+            self.bar.update(1)
+
+    def _grow(self, total: int, already: int) -> None:
+        if self.bar is None:
+            return
+        self.bar.total = (self.bar.total or 0) + total
+        if already:  # counted as done without moving the rate (and so the time left)
+            self.bar.n += already
+            self.bar.last_print_n = self.bar.n
+            self.bar.initial = getattr(self.bar, "initial", 0) + already
+        self.bar.refresh()
+
+
+def make_row(sweep: Sweep, key: Key, out: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of the run table: point, factor values, regime, replication,
+    seed, every summary metric, wall_seconds, events, error."""
+    point, regime, rep = key
+    values = sweep.point(point).values
+    row: dict[str, Any] = {"point": point}
+    for k in sweep.factor_keys:
+        row[k] = column_value(values.get(k))
+    row.update({"regime": regime, "replication": int(rep), "seed": replication_seed(sweep.seed, rep)})
+    summary = out["summary"]
+    for m in METRICS:
+        row[m] = summary.get(m, math.nan)
+    for m in summary:
+        if m not in row:
+            row[m] = summary[m]
+    row.update({"wall_seconds": out["wall_seconds"], "events": out["events"], "error": out["error"]})
+    return row
+
+
+def column_value(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (dt.date, Path)):
+        return str(v)
+    import json
+
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def plan_keys(sweep: Sweep, counts: Mapping[str, int]) -> list[Key]:
+    """Runs in replication-major order (every point gets its first
+    replications before any gets later ones)."""
+    top = max(counts.values(), default=0)
+    return [(p.id, r, k) for k in range(top) for p in sweep.points if k < counts[p.id] for r in sweep.regimes]
+
+
+# --------------------------------------------------------------------------- entry point
+def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Union[str, Path],
+              executor: str = "process", workers: Optional[int] = None, scheduler: Any = None,
+              reps: Optional[int] = None, progress: bool = True, force: bool = False,
+              format: Optional[str] = None, command: Optional[Sequence[str]] = None) -> Results:
+    """Run (or resume) a sweep into ``out_dir`` and return its tables.
+
+    ``spec``: a path to a YAML spec, a mapping (``base`` a path or a Config)
+    or a :class:`SweepSpec`. ``executor``: serial, process (``workers``
+    processes, default one per core) or dask (``scheduler``: "local", an
+    address, or a Client/cluster object). ``reps`` overrides the spec's
+    replications. ``format``: csv (default for a new store), parquet or auto
+    (parquet when pyarrow is installed). ``force``: reuse a store made by a
+    different spec, deleting the runs that no longer apply.
+    Raises :class:`sim.sweep.SweepError` (a user error, one line).
+    """
+    t0 = time.perf_counter()
+    spec_path = str(spec) if isinstance(spec, (str, Path)) else None
+    sweep = resolve(spec).with_replications(reps)
+    if scheduler is not None and executor == "process":
+        executor = "dask"
+    from .executors import EXECUTORS, open_executor
+
+    if executor not in EXECUTORS:
+        raise SweepError(f"executor: unknown executor {executor!r}, expected one of {list(EXECUTORS)}")
+    store = Store(out_dir)
+    with store.lock():
+        manifest = _open_store(store, sweep, format, force, command, spec_path)
+        bar = _progress_bar(progress)
+        try:
+            with ExitStack() as stack:
+                loop = _Loop(sweep, store, stack, lambda: open_executor(executor, workers, scheduler), bar)
+                reps_ = sweep.replications
+                if isinstance(reps_, int):
+                    counts = {p.id: reps_ for p in sweep.points}
+                    loop.run(plan_keys(sweep, counts))
+                else:
+                    counts = _sequential(sweep, loop, reps_)
+        finally:
+            if bar is not None:
+                bar.close()
+        manifest["replications_per_point"] = counts
+        manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        store.write_manifest(manifest)
+    res = load_results(out_dir)
+    res.info = {"ran": loop.ran, "skipped": loop.skipped, "failed_now": loop.failed_now,
+                "total": sum(counts.values()) * len(sweep.regimes), "points": len(sweep.points),
+                "regimes": list(sweep.regimes), "replications": counts, "executor": executor, "slots": loop.slots,
+                "seconds": time.perf_counter() - t0}
+    return res
+
+
+def _sequential(sweep: Sweep, loop: _Loop, rule: Sequential) -> dict[str, int]:
+    counts = {p.id: rule.pilot for p in sweep.points}
+    done: set[Key] = set()
+    while True:
+        keys = [k for k in plan_keys(sweep, counts) if k not in done]
+        loop.run(keys)
+        done.update(keys)
+        t = rule.target
+        samples = point_samples(loop.rows, counts, sweep.regimes, t.metric)
+        new = next_counts(counts, samples, t.half_width, rule.max, rule.batch, t.level, t.relative)
+        if new == counts:
+            return counts
+        counts = new
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=None, unit="run", desc="sweep", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

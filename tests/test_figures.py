@@ -1,0 +1,111 @@
+"""Figures (sim.figures): each draws from tidy tables, writes the requested
+formats and returns the path; bad requests fail with a clear error."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sim import figures
+from sim.stats import paired_differences
+
+from conftest import simulate
+
+REPS = 3
+
+
+def _stack(kind: str, points=("p0",), overrides_of=lambda p: {}) -> dict:
+    """episodes/monthly/runs of the small world for both regimes, REPS seeds,
+    with point, regime and replication columns (as sim.load_results gives)."""
+    parts = []
+    for p in points:
+        for rep in range(REPS):
+            for regime in ("product", "expertise"):
+                res = simulate(overrides_of(p), regime=regime, seed=rep + 1)
+                if kind == "runs":
+                    cols = {k: np.array([v]) for k, v in res.summary.items()}
+                else:
+                    cols = getattr(res, kind).to_dict()
+                n = len(next(iter(cols.values())))
+                parts.append({"point": np.full(n, p), "regime": np.full(n, regime), "replication": np.full(n, rep),
+                              **{k: v for k, v in cols.items() if k != "regime"}})
+    return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return {k: _stack(k) for k in ("runs", "episodes", "monthly")}
+
+
+def _png_ok(path, min_w=400, min_h=250):
+    assert path.exists() and path.suffix == ".png"
+    with Image.open(path) as im:
+        w, h = im.size
+        assert w >= min_w and h >= min_h
+        px = np.asarray(im.convert("L"))
+        assert px.std() > 10          # not blank
+
+
+def test_ecdf(tables, tmp_path):
+    start = simulate({}, "product", 1).contract_start_day
+    p = figures.ecdf_waiting_times(tables["episodes"], tmp_path / "waits.png", contract_start_day=start)
+    _png_ok(p)
+
+
+def test_time_series_both_bands_and_svg(tables, tmp_path):
+    p = figures.time_series(tables["monthly"], tmp_path / "series.png", formats=("png", "svg"))
+    _png_ok(p)
+    svg = (tmp_path / "series.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    _png_ok(figures.time_series(tables["monthly"], tmp_path / "series_t.png", band="t",
+                                series=("waiting_list",), contract_start="2022-07-01"))
+    with pytest.raises(ValueError):
+        figures.time_series(tables["monthly"], tmp_path / "x.png", band="minmax")
+
+
+def test_forest_relative_and_panels(tables, tmp_path):
+    paired = paired_differences(tables["runs"])
+    _png_ok(figures.forest_plot(paired, tmp_path / "forest.png"))
+    _png_ok(figures.forest_plot(paired, tmp_path / "panels.png", scale="panels",
+                                metrics=["wait_mean_weeks", "care_cost_eur_per_year", "goal_attained_rate"]))
+
+
+def test_cost_breakdown_with_care_parts(tables, tmp_path):
+    _png_ok(figures.cost_breakdown(tables["runs"], tmp_path / "costs.png", monthly=tables["monthly"]))
+    _png_ok(figures.cost_breakdown(tables["runs"], tmp_path / "costs_plain.png"))
+
+
+def test_response_curve_numeric_and_categorical(tmp_path):
+    key = "regimes.expertise.contracted_providers"
+    runs = _stack("runs", points=("a", "b"), overrides_of=lambda p: {} if p == "a" else {key: 30})
+    runs[key] = np.where(runs["point"] == "a", 20, 30)      # the small world contracts 20
+    _png_ok(figures.response_curve(runs, tmp_path / "resp.png", factor=key,
+                                   metrics=["wait_mean_weeks", "care_cost_eur_per_year"]))
+    runs["mechanisms.budget_ceiling"] = np.where(runs["point"] == "a", "true", "false")
+    _png_ok(figures.response_curve(runs, tmp_path / "resp_cat.png", factor="mechanisms.budget_ceiling",
+                                   difference=False))
+    # two points in one table: the per-point figures ask which one
+    with pytest.raises(ValueError, match="point="):
+        figures.cost_breakdown(runs, tmp_path / "x.png")
+    _png_ok(figures.cost_breakdown(runs, tmp_path / "costs_b.png", point="b"))
+    # forest plot of two points side by side
+    _png_ok(figures.forest_plot(paired_differences(runs), tmp_path / "forest2.png"))
+
+
+def test_morris(tmp_path):
+    rng = np.random.default_rng(0)
+    names = [f"factor.{i}" for i in range(8)]
+    morris = {"factor": np.array(names * 2), "output": np.array(["wait_mean_weeks"] * 8 + ["care_cost_eur_per_year"] * 8),
+              "mu_star": rng.uniform(0, 5, 16), "sigma": rng.uniform(0, 4, 16), "mu_star_conf": rng.uniform(0, 1, 16)}
+    _png_ok(figures.morris_plot(morris, tmp_path / "morris.png"))
+    single = {k: v[:8] for k, v in morris.items() if k != "output"}
+    _png_ok(figures.morris_plot(single, tmp_path / "morris1.png", formats=["png"]))
+    with pytest.raises(KeyError):
+        figures.morris_plot({"factor": np.array(["a"]), "mu": np.array([1.0])}, tmp_path / "bad.png")
+
+
+def test_metric_labels_have_units():
+    assert figures.metric_label("wait_mean_weeks") == "Mean wait (weeks)"
+    assert figures.metric_label("some_new_metric") == "Some new metric"
+    from sim.metrics import METRICS
+    assert set(METRICS) <= set(figures.METRIC_LABELS)

@@ -1,0 +1,199 @@
+"""The HTML report (sim.report): from a sweep store and from a `caresim
+compare --out` folder; every image it references exists, every table is
+there, nothing is fetched from outside; and it renders in headless chromium
+(when /usr/bin/chromium is installed)."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim import cli
+from sim.report import load_any, read_csv, write_report
+
+from conftest import ACHTERHOEK, ROOT, SMALL
+
+FACTOR = "regimes.expertise.contracted_providers"
+
+
+class Page(HTMLParser):
+    """Images, links, table ids, headings and any external references of a page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.images, self.links, self.tables, self.headings, self.external = [], [], [], [], []
+        self.tags = set()
+        self._h = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.add(tag)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "table":
+            self.tables.append(a.get("id"))
+        if tag in ("h1", "h2"):
+            self._h = ""
+        for k in ("src", "href"):
+            v = a.get(k) or ""
+            if "://" in v or v.startswith("//"):
+                self.external.append(v)
+
+    def handle_data(self, data):
+        if self._h is not None:
+            self._h += data
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2") and self._h is not None:
+            self.headings.append(self._h.strip())
+            self._h = None
+
+
+def check_page(html: Path) -> Page:
+    text = html.read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.images, "no figures"
+    for src in page.images:
+        assert not src.startswith("data:") or src.startswith("data:image/")
+        if not src.startswith("data:"):
+            f = html.parent / src
+            assert f.is_file() and f.stat().st_size > 5000, src
+    for href in page.links:
+        if not href.startswith("#"):
+            assert (html.parent / href).is_file(), href
+        else:
+            assert f'id="{href[1:]}"' in text, href
+    assert not page.external, page.external
+    assert not page.tags & {"script", "link", "iframe"}
+    assert "not drawn" not in text
+    assert "meta" in page.tables
+    return page
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    """A sweep store: 2 design points x 2 regimes x 2 replications, with episodes and monthly."""
+    out = tmp_path_factory.mktemp("sweep")
+    overrides = {k: v for k, v in SMALL.items() if k != FACTOR}
+    spec = {"name": "report-test", "base": str(ACHTERHOEK), "overrides": overrides,
+            "factors": {"grid": {FACTOR: [15, 25]}}, "replications": 2, "seed": 1,
+            "outputs": ["episodes", "monthly"]}
+    sim.run_sweep(spec, out, executor="serial", progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def compare_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    sets = [x for k, v in SMALL.items() for x in ("--set", f"{k}={v}")]
+    assert cli.main(["compare", str(ACHTERHOEK), "--reps", "3", "--seed", "2", "--out", str(out), *sets]) == 0
+    return out
+
+
+def test_report_of_a_sweep(sweep_dir):
+    html = write_report(sweep_dir, formats=("png", "svg"))
+    assert html == sweep_dir / "report" / "index.html"
+    page = check_page(html)
+    res = sim.load_results(sweep_dir)
+    points = list(dict.fromkeys(res.runs["point"]))
+    assert len(points) == 2
+    assert "cross-point-table" in page.tables and "summary-all" in page.tables
+    for p in points:
+        assert f"comparison-table-{p}" in page.tables
+        for kind in ("forest", "costs", "waits", "series"):
+            assert f"figures/{kind}_{p}.png" in page.images
+            assert (html.parent / "figures" / f"{kind}_{p}.svg").is_file()
+    assert f"figures/response_{FACTOR.replace('.', '_')}.png" in page.images
+    text = html.read_text()
+    assert "report-test" in text and str(res.manifest["git_commit"] or "") in text
+    assert "4256348120" in text                                  # replication seeds in the header
+    # the tables shown are also written as CSV, one row per point and metric
+    paired = read_csv(html.parent / "paired.csv")
+    assert set(paired["point"].tolist()) == set(points)
+    assert set(paired["n"].tolist()) == {2}
+    summary = read_csv(html.parent / "summary.csv")
+    assert len(summary["metric"]) == 2 * 2 * len(set(paired["metric"].tolist()))
+
+
+def test_report_of_a_compare_folder(compare_dir):
+    html = write_report(compare_dir)
+    page = check_page(html)
+    assert "comparison-table" in page.tables and "summary-all" in page.tables
+    assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png"}
+    text = html.read_text()
+    assert "caresim compare" in text
+    # the comparison agrees with caresim's own comparison.csv
+    paired = read_csv(html.parent / "paired.csv")
+    own = read_csv(compare_dir / "comparison.csv")
+    for m in ("wait_mean_weeks", "care_cost_eur_per_year"):
+        i = list(paired["metric"]).index(m)
+        j = list(own["metric"]).index(m)
+        assert paired["diff_ci_low"][i] == pytest.approx(own["diff_ci_low"][j])
+        assert paired["diff_mean"][i] == pytest.approx(own["diff_mean"][j])
+
+
+def test_report_from_comparison_csv_only_and_failures_and_morris(compare_dir, tmp_path):
+    """A folder with only comparison.csv still gives a report (its table); a
+    folder whose runs.csv records a failed run lists it and leaves it out; a
+    morris.csv adds the Morris plot; out_html puts the report elsewhere."""
+    only = tmp_path / "only"
+    only.mkdir()
+    shutil.copy(compare_dir / "comparison.csv", only)
+    shutil.copy(compare_dir / "manifest.json", only)
+    page = Page(write_report(only).read_text())
+    assert "comparison" in page.tables and not page.images
+
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    runs = (compare_dir / "runs.csv").read_text().splitlines()
+    header = runs[0] + ",error"
+    rows = [r + "," for r in runs[1:]]
+    bad = runs[1].split(",")
+    bad[0] = "7"                                                    # replication 7 of the first regime
+    rows.append(",".join(bad) + ',"ValueError: boom, at day 3"')
+    (failed / "runs.csv").write_text("\n".join([header, *rows]) + "\n")
+    rng = np.random.default_rng(0)
+    (failed / "morris.csv").write_text("factor,mu_star,sigma,mu_star_conf\n" + "\n".join(
+        f"demand.x{i},{rng.uniform(0, 3):.3f},{rng.uniform(0, 2):.3f},0.2" for i in range(6)) + "\n")
+    html = write_report(failed, out_html=tmp_path / "elsewhere" / "r.html")
+    page = check_page(html)
+    assert "failures-table" in page.tables and "morris-table" in page.tables
+    assert "figures/morris.png" in page.images
+    assert "ValueError: boom, at day 3" in html.read_text()
+    paired = read_csv(html.parent / "paired.csv")
+    assert set(paired["n"].tolist()) == {3}                          # the failed run is not paired
+
+
+def test_load_any_refuses_other_folders(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_any(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_any(tmp_path / "nope")
+
+
+def _render_module():
+    spec = importlib.util.spec_from_file_location("render_report", ROOT / "benchmarks" / "render_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
+                    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium); "
+                           "benchmarks/render_report.py runs the same check by hand")
+def test_report_renders_in_headless_chromium(sweep_dir, tmp_path):
+    html = sweep_dir / "report" / "index.html"
+    if not html.exists():
+        write_report(sweep_dir)
+    mod = _render_module()
+    png = mod.screenshot(html, tmp_path / "shot.png", width=1200, height=4000, chromium="/usr/bin/chromium")
+    ok, detail = mod.looks_rendered(png, 1200, 4000)
+    assert ok, detail
