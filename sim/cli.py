@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="parallel processes")
     p.set_defaults(func=cmd_warmup)
 
+    p = sub.add_parser("params", help="list every parameter with its unit and source",
+                       description="Print every parameter of a config with its value, unit and the source "
+                       "stated in the YAML comment (S sourced, D derived, E estimate).")
+    p.add_argument("config", metavar="CONFIG", help="YAML config file")
+    p.add_argument("--markdown", action="store_true", help="a Markdown table (as in docs/model.md)")
+    p.set_defaults(func=cmd_params)
+
     p = sub.add_parser("schema", help="print the config's JSON Schema",
                        description="Print the JSON Schema of the configuration (for editor completion).")
     p.set_defaults(func=cmd_schema)
@@ -374,6 +381,21 @@ def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .stats import warmup_report
 
     print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers))
+    return 0
+
+
+def cmd_params(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .config import load_config
+    from .paramdoc import markdown, parameter_rows
+
+    load_config(args.config)          # refuse an invalid config first (one line, status 2)
+    rows = parameter_rows(args.config)
+    if args.markdown:
+        print(markdown(rows))
+    else:
+        width = max(len(r["parameter"]) for r in rows)
+        for r in rows:
+            print(f"{r['parameter']:{width}s}  {r['value']!s:30.30s}  {r['unit']:16s}  {r['source']}")
     return 0
 
 
