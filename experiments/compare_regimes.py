@@ -2,13 +2,17 @@
 added until the paired difference in mean wait is known to a stated precision."""
 from __future__ import annotations
 
-import numpy as np
-
 from _common import (HEADLINE, arguments, base_overrides, conclude, fmt_ci, output_dir,
                      paired_against, select, sweep)
-from sim.stats import t_interval
+from sim.stats import paired_differences, t_interval
 
-PRECISION_WEEKS = 0.5   # half-width of the 95% CI of the paired difference in mean wait
+
+def _rows(table):
+    """Rows of a DataFrame or a sim.Table as dicts."""
+    return table.to_dict("records") if hasattr(table, "to_dict") and not hasattr(table, "rows") else list(table.rows())
+
+PRECISION_WEEKS = 1.0   # half-width of the 95% CI of the paired difference in mean wait
+MAX_REPLICATIONS = 80
 
 
 def main() -> None:
@@ -16,7 +20,7 @@ def main() -> None:
     out = output_dir("compare_regimes", args)
     reps = args.reps if args.quick else {
         "target": {"metric": "wait_mean_weeks", "half_width": PRECISION_WEEKS},
-        "pilot": args.reps, "max": 60}
+        "pilot": args.reps, "max": MAX_REPLICATIONS}
     res = sweep(args, out, overrides=base_overrides(args), replications=reps)
     runs = res.runs
     prod, exp = select(runs, regime="product"), select(runs, regime="expertise")
@@ -28,11 +32,17 @@ def main() -> None:
         d = paired_against(prod, exp, metric)
         lines.append(f"- {metric}: product {fmt_ci(a, unit)}; expertise {fmt_ci(b, unit)}; "
                      f"difference {fmt_ci(d, unit, signed=True)}")
-    x, y = np.asarray(prod["wait_mean_weeks"], float), np.asarray(exp["wait_mean_weeks"], float)
+    d = paired_against(prod, exp, "wait_mean_weeks")
+    if not args.quick:
+        reached = d.half_width <= PRECISION_WEEKS
+        lines.append(f"- precision: half-width of the wait difference {d.half_width:.2f} weeks after {n} "
+                     f"replications ({'target reached' if reached else f'target NOT reached (max {MAX_REPLICATIONS})'})")
     if n > 2:
-        vr = 1.0 - np.var(y - x, ddof=1) / (np.var(x, ddof=1) + np.var(y, ddof=1))
-        lines.append(f"- common random numbers cut the variance of the wait difference by {vr:.0%} "
-                     f"(correlation between regimes {np.corrcoef(x, y)[0, 1]:.2f})")
+        crn = paired_differences(runs, metrics=list(HEADLINE))
+        for row in _rows(crn):
+            lines.append(f"- common random numbers, {row['metric']}: correlation between regimes "
+                         f"{row['corr']:+.2f}, variance of the difference {row['crn_variance_reduction']:+.0%} "
+                         f"lower than with independent streams")
     conclude(out, "Product vs expertise regime, default Achterhoek configuration", lines, args.quick)
 
 
