@@ -41,8 +41,8 @@ def main() -> None:
         crn = paired_differences(runs, metrics=list(HEADLINE))
         for row in _rows(crn):
             lines.append(f"- common random numbers, {row['metric']}: correlation between regimes "
-                         f"{row['corr']:+.2f}, variance of the difference {row['crn_variance_reduction']:+.0%} "
-                         f"lower than with independent streams")
+                         f"{row['corr']:+.2f}; variance reduction of the difference against independent "
+                         f"streams {row['crn_variance_reduction']:.0%}")
     conclude(out, "Product vs expertise regime, default Achterhoek configuration", lines, args.quick)
 
 

@@ -450,13 +450,16 @@ def _open_mapping(prefix: list[str]) -> bool:
 _DIST_TAGS = ("exponential", "lognormal", "gamma", "uniform", "fixed", "empirical")
 
 
-def _format_error(err: dict) -> str:
-    """One line: key path, the bad value, what was expected."""
-    parts = [str(p) for p in err["loc"] if str(p) not in _DIST_TAGS and not str(p).startswith("function-")]
+def format_error(err: dict, root: Any = None, skip: Any = ()) -> str:
+    """One line for a pydantic error: key path, the bad value, what was expected.
+    ``root`` is the model the path starts from (for near-match suggestions);
+    ``skip`` names union branches pydantic puts in the path."""
+    parts = [str(p) for p in err["loc"] if str(p) not in _DIST_TAGS and str(p) not in skip
+             and not str(p).startswith(("function-", "is-instance"))]
     loc = ".".join(parts) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1])}"
+        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1], root or Config)}"
     if kind == "missing":
         return f"{loc}: missing required key"
     msg = err["msg"]
@@ -471,18 +474,18 @@ def _format_error(err: dict) -> str:
     expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
     if expected and expected[0].isdigit() is False and expected.split(" ")[0] in ("greater", "less"):
         expected = "a value " + expected
-    return f"{loc}: got {_short(err.get('input'))}; expected {expected[0].lower() + expected[1:]}"
+    return f"{loc}: got {_short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
 
 
-def _suggest(parent: list[str], key: str) -> str:
-    fields = _fields_at(parent)
+def _suggest(parent: list[str], key: str, root: Any = None) -> str:
+    fields = _fields_at(parent, root or Config)
     near = difflib.get_close_matches(key, fields, n=1) if fields else []
     return f" {key!r}; did you mean {near[0]!r}?" if near else f" {key!r}"
 
 
-def _fields_at(path: list[str]) -> list[str]:
-    """Field names of the model at ``path`` (best effort, for suggestions)."""
-    model: Any = Config
+def _fields_at(path: list[str], root: Any = None) -> list[str]:
+    """Field names of the model at ``path`` below ``root`` (best effort, for suggestions)."""
+    model: Any = root or Config
     for p in path:
         ann = getattr(model, "model_fields", {}).get(p)
         if ann is None:
@@ -512,7 +515,7 @@ def validate(data: Mapping[str, Any]) -> Config:
         return Config.model_validate(dict(data))
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        raise ConfigError(_format_error(errors[0])) from None
+        raise ConfigError(format_error(errors[0])) from None
 
 
 def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError] = ConfigError) -> Any:

@@ -33,7 +33,7 @@ from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import Config, ConfigError, apply_overrides, config_to_dict, read_yaml, validate
+from .config import Config, ConfigError, apply_overrides, config_to_dict, format_error, read_yaml, validate
 from .metrics import METRICS
 from .regimes import REGIMES
 
@@ -478,37 +478,7 @@ def _format_error(exc: ValidationError) -> str:
     # for a union (replications: int or target) prefer the branch that matches the input's kind
     errors.sort(key=lambda e: (e["type"] != "extra_forbidden", e["type"] in ("int_type", "int_parsing", "model_type",
                                                                             "path_type", "is_instance_of")))
-    err = errors[0]
-    parts = [str(p) for p in err["loc"]
-             if str(p) not in _BRANCHES and not str(p).startswith(("function-", "is-instance"))]
-    loc = ".".join(parts) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1])}"
-    if kind == "missing":
-        return f"{loc}: missing required key"
-    msg = err["msg"].removeprefix("Value error, ")
-    if kind == "value_error":
-        head, sep, rest = msg.partition(":")
-        if sep and head and " " not in head:   # a model validator named the key (relative to its model)
-            return f"{'.'.join(parts + [head])}:{rest}"
-        return f"{loc}: {msg}"
-    expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
-    return f"{loc}: got {_short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
-
-
-def _suggest(parent: list[str], key: str) -> str:
-    model: Any = SweepSpec
-    for p in parent:
-        field = getattr(model, "model_fields", {}).get(p)
-        if field is None:
-            model = None
-            break
-        ann = field.annotation
-        model = next((a for a in getattr(ann, "__args__", ()) if hasattr(a, "model_fields")), ann)
-    fields = list(getattr(model, "model_fields", {})) if model is not None else []
-    near = difflib.get_close_matches(key, fields, n=1)
-    return f" {key!r}; did you mean {near[0]!r}?" if near else f" {key!r}"
+    return format_error(errors[0], SweepSpec, _BRANCHES)
 
 
 def _unknown_key(where: str, key: str, allowed, what: str) -> str:
