@@ -41,9 +41,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Share = float  # documented alias: a number in [0, 1]
-
-
 def _sums_to_one(values: Mapping[str, float], what: str) -> None:
     """``what`` is the key path relative to the validated model."""
     total = sum(values.values())

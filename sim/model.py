@@ -124,7 +124,6 @@ class CareModel:
         self.staff_open = sum(p.staff for p in self.providers)
         self.regime: Regime = ProductRegime(self)
         self.regime.activate()
-        self._process_all_dispatch = False
 
     # ================================================================== run
     def run(self) -> None:
@@ -136,7 +135,7 @@ class CareModel:
         cols = draw_cases(self.cfg, self.cat, self.streams.cases, len(times))
         self._loop(times.tolist(), _rows(cols))
         self._accrue()
-        if self.monthly_last() < self.env.now:
+        if self.monthly.last_time() < self.env.now:
             self.monthly.snapshot(self)
         self.at_end = self._marks()
         self._close_records()
@@ -663,9 +662,6 @@ class CareModel:
         scheduled = next(self.env._eid)   # ids are handed out in order from 0
         self.env._eid = itertools.count(scheduled + 1)
         return scheduled - len(self.env._queue) + self.arrivals
-
-    def monthly_last(self) -> float:
-        return self.monthly.last_time()
 
     def in_care_at(self, p: Provider):
         return self._in_care[p.idx].values()

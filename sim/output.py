@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
+
 import math
 import platform
 import shlex

@@ -129,7 +129,7 @@ class ExpertiseRegime(Regime):
 
     # -- the care process asks --------------------------------------------------------
     def match(self, ep) -> WaitingList:
-        m, w = self.m, self.m.world
+        m = self.m
         d = ep.target_domain
         cands = self.open_candidates(ep, d)
         if self.use_expertise:
