@@ -55,9 +55,19 @@ def arguments(description: str, reps: int, quick_reps: int = 2,
     if extra:
         extra(ap)
     args = ap.parse_args()
+    require("pandas", "pandas")
     if args.reps is None:
         args.reps = quick_reps if args.quick else reps
     return args
+
+
+def require(module: str, extra: str) -> None:
+    """Exit with status 2 and one line when an optional dependency is missing."""
+    import importlib.util
+    if importlib.util.find_spec(module) is None:
+        print(f"{Path(sys.argv[0]).name}: needs {module}; install it with: pip install -e '.[{extra}]'",
+              file=sys.stderr)
+        raise SystemExit(2)
 
 
 def output_dir(name: str, args: argparse.Namespace) -> Path:
