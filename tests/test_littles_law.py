@@ -88,12 +88,13 @@ def test_the_edge_term_explains_the_transient(rows):
 
 
 def test_script_json_and_exit_status(capsys):
-    """The script's --json lines carry the fields of a row, and it exits 0 when all pass
-    (a short run: 3-year window of a run to 2033)."""
-    code = ll.main(["--regime", "product", "--end", "2033-07-01", "--window-years", "3", "--json"])
+    """The script's --json lines carry the fields of a row, one set per seed, and it
+    exits 0 when all pass (short runs: 3-year window of a run to 2033, 2 seeds on 2 workers)."""
+    code = ll.main(["--regime", "product", "--end", "2033-07-01", "--window-years", "3", "--json",
+                    "--seeds", "2", "--workers", "2"])
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert {(d["window"], d["quantity"]) for d in lines} == {
-        (w, q) for w in ("steady_state", "default_horizon") for q in QUANTITIES}
+    assert sorted((d["seed"], d["window"], d["quantity"]) for d in lines) == sorted(
+        (s, w, q) for s in (1, 2) for w in ("steady_state", "default_horizon") for q in QUANTITIES)
     for d in lines:
         assert {"regime", "L", "lam", "W", "lam_W", "rel_diff", "identity_residual", "passed", "seed"} <= set(d)
     assert code == (0 if all(d["passed"] for d in lines) else 1)
