@@ -246,8 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tasks = [(cfg, regime, seed, args.end, args.window_years) for seed in seeds for regime in regimes]
     if args.workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(args.workers, len(tasks))) as pool:
-            done = pool.map(_task, tasks)
-            results = list(done)
+            results = list(pool.map(_task, tasks))
     else:
         results = map(_task, tasks)
     rows = []

@@ -3,11 +3,9 @@ regime difference (expertise - product) in mean wait and goal attainment.
 Needs SALib (pip install 'caresim[salib]')."""
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
-from _common import arguments, base_overrides, conclude, output_dir, select, sweep
+from _common import arguments, base_overrides, conclude, output_dir, require, select, sweep
 from sim.figures import morris_plot
 from sim.results import Table
 
@@ -28,12 +26,9 @@ OUTPUTS = ("wait_mean_weeks", "goal_attained_rate")
 def main() -> None:
     args = arguments(__doc__, reps=1, quick_reps=1,
                      extra=lambda ap: ap.add_argument("--trajectories", type=int, default=None))
-    try:
-        from SALib.analyze import morris as analyze
-        from SALib.sample import morris as sample
-    except ImportError:
-        print("sensitivity.py needs SALib: pip install 'caresim[salib]'", file=sys.stderr)
-        raise SystemExit(2)
+    require("SALib", "salib")
+    from SALib.analyze import morris as analyze
+    from SALib.sample import morris as sample
     out = output_dir("sensitivity", args)
     r = args.trajectories or (2 if args.quick else 10)
     names = list(PARAMETERS) if not args.quick else list(PARAMETERS)[:4]

@@ -151,8 +151,8 @@ def summarise_runs(runs, metrics: Optional[Sequence[str]] = None, by: Optional[S
     cols = _columns(runs)
     if drop_errors:
         cols = _ok_rows(cols)
-    by = _by(cols, by, ("point", "regime"))
-    metrics = _metrics(cols, metrics)
+    by = _columns_named(cols, by, ("point", "regime"), "group-by")
+    metrics = _columns_named(cols, metrics, METRICS, "metric")
     lvl = _adjusted_level(level, adjust, m if m is not None else len(metrics))
     rows = []
     for key, idx in _groups(cols, by):
@@ -199,8 +199,8 @@ def paired_differences(runs, metrics: Optional[Sequence[str]] = None, a: str = "
     for need in ("regime", pair_on):
         if need not in cols:
             raise KeyError(f"runs table has no {need!r} column")
-    by = _by(cols, by, ("point",))
-    metrics = _metrics(cols, metrics)
+    by = _columns_named(cols, by, ("point",), "group-by")
+    metrics = _columns_named(cols, metrics, METRICS, "metric")
     lvl = _adjusted_level(level, adjust, m if m is not None else len(metrics))
     regime = np.asarray(cols["regime"]).astype(str)
     rows = []
@@ -565,24 +565,16 @@ def _blank(v) -> bool:
     return str(v).strip() in ("", "nan", "None")
 
 
-def _by(cols, by, default) -> list[str]:
-    if by is None:
+def _columns_named(cols, names, default: Sequence[str], what: str) -> list[str]:
+    """``names`` (one or several; ``None``: those of ``default`` present), each
+    required to be a column; ``what`` names their role in the error."""
+    if names is None:
         return [c for c in default if c in cols]
-    by = [by] if isinstance(by, str) else list(by)
-    for c in by:
+    names = [names] if isinstance(names, str) else list(names)
+    for c in names:
         if c not in cols:
-            raise KeyError(f"runs table has no {c!r} column to group by")
-    return by
-
-
-def _metrics(cols, metrics) -> list[str]:
-    if metrics is None:
-        return [k for k in METRICS if k in cols]
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    for k in metrics:
-        if k not in cols:
-            raise KeyError(f"runs table has no metric column {k!r}")
-    return metrics
+            raise KeyError(f"runs table has no {what} column {c!r}")
+    return names
 
 
 def _groups(cols, by: Sequence[str]) -> Iterable[tuple[tuple, np.ndarray]]:

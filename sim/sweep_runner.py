@@ -10,6 +10,7 @@ failed runs and skips finished ones.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import math
 import platform
 import sys
@@ -267,17 +268,12 @@ def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, com
 def _format(fmt: Optional[str]) -> str:
     if fmt in (None, "csv"):
         return "csv"
+    has_pyarrow = importlib.util.find_spec("pyarrow") is not None
     if fmt == "auto":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            return "csv"
-        return "parquet"
+        return "parquet" if has_pyarrow else "csv"
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise SweepError("format parquet: pyarrow is not installed (pip install 'caresim[parquet]')") from None
+        if not has_pyarrow:
+            raise SweepError("format parquet: pyarrow is not installed (pip install 'caresim[parquet]')")
         return "parquet"
     raise SweepError(f"format: unknown format {fmt!r}, expected one of {['csv', 'parquet', 'auto']}")
 

@@ -14,29 +14,20 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from sim.config import load_config
 
+from _load import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "achterhoek.yaml"
 
 
-def _load_script():
-    path = ROOT / "experiments" / "littles_law.py"
-    spec = importlib.util.spec_from_file_location("littles_law", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("littles_law", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ll = _load_script()
+ll = load_script("experiments/littles_law.py")
 QUANTITIES = ("waiting list", "in care")
 REGIMES = ("product", "expertise")
 

@@ -18,9 +18,6 @@ deterministic.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,21 +25,13 @@ import pytest
 from sim.queueing import mmc_mean_wait, mmc_priority_mean_waits
 from sim.stats import t_interval
 
-ROOT = Path(__file__).resolve().parents[1]
+from _load import load_script
+
 C, RHO, SHARE = 2, 0.8, 0.3
 CUSTOMERS, REPS = 20_000, 10
 
 
-def _load_verify():
-    path = ROOT / "experiments" / "verify_queueing.py"
-    spec = importlib.util.spec_from_file_location("verify_queueing", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("verify_queueing", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-vq = _load_verify()
+vq = load_script("experiments/verify_queueing.py")
 
 
 @pytest.fixture(scope="module")

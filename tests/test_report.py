@@ -4,7 +4,6 @@ there, nothing is fetched from outside; and it renders in headless chromium
 (when /usr/bin/chromium is installed)."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +15,8 @@ import sim
 from sim import cli
 from sim.report import load_any, read_csv, write_report
 
-from conftest import ACHTERHOEK, ROOT, SMALL
+from _load import load_script
+from conftest import ACHTERHOEK, SMALL
 
 FACTOR = "regimes.expertise.contracted_providers"
 
@@ -180,10 +180,7 @@ def test_load_any_refuses_other_folders(tmp_path):
 
 
 def _render_module():
-    spec = importlib.util.spec_from_file_location("render_report", ROOT / "benchmarks" / "render_report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/render_report.py")
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),

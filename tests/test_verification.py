@@ -23,6 +23,8 @@ import sim
 from sim.config import DAYS_PER_YEAR, MECHANISMS, load_config
 from sim.queueing import erlang_c, mmc_mean_wait, mmc_utilisation
 
+from _load import load_script
+
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "verification" / "mmc.yaml"
 REGIMES = ("product", "expertise")
 REPLICATIONS = 10
@@ -131,15 +133,7 @@ def test_ample_capacity_gives_zero_waits(regime):
 
 # --------------------------------------------------------------------------- experiments/verify_queueing.py
 def _verify_script():
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parents[1] / "experiments" / "verify_queueing.py"
-    spec = importlib.util.spec_from_file_location("verify_queueing", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("verify_queueing", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments/verify_queueing.py")
 
 
 @pytest.mark.parametrize("c, rho", [(1, 0.9), (10, 0.7), (20, 0.5)])
