@@ -36,8 +36,9 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import DAYS_PER_YEAR, load_config  # noqa: E402
-from sim.queueing import mmc_mean_wait  # noqa: E402
+from sim.config import load_config
+from sim.units import DAYS_PER_YEAR  # noqa: E402
+from sim.analysis.queueing import mmc_mean_wait  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
 MMC_CONFIG = ROOT / "configs" / "verification" / "mmc.yaml"

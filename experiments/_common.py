@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.stats import paired_interval, t_interval  # noqa: E402
+from sim.analysis.stats import paired_interval, t_interval  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
 
@@ -85,7 +85,7 @@ def sweep(args: argparse.Namespace, out: Path, factors: Optional[Mapping] = None
           overrides: Optional[Mapping] = None, regimes: Iterable[str] = sim.REGIMES,
           replications: Any = None, outputs: Iterable[str] = ()):
     """Run a sweep through the experiment layer (resumable; one row per run)."""
-    from sim.sweep import run_sweep
+    from sim.experiment.sweep import run_sweep
     spec = {
         "base": args.config,
         "overrides": dict(overrides or {}),

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.experiment import replication_seed  # noqa: E402
-from sim.stats import t_interval  # noqa: E402
+from sim.model.streams import replication_seed  # noqa: E402
+from sim.analysis.stats import t_interval  # noqa: E402
 
 #: S: CBS, durations of ended trajectories 2021 (months: 0-3, 3-6, 6-12, 12-24, 24-36, 36-48, 48+)
 DURATION_BINS = [0, 91.3125, 182.625, 365.25, 730.5, 1095.75, 1461.0, np.inf]

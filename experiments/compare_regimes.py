@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _common import (HEADLINE, arguments, base_overrides, conclude, fmt_ci, output_dir,
                      paired_against, select, sweep)
-from sim.stats import paired_differences, t_interval
+from sim.analysis.stats import paired_differences, t_interval
 
 
 def _rows(table):

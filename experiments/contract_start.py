@@ -10,9 +10,9 @@ import numpy as np
 
 from _common import arguments, conclude, fmt_ci, output_dir, paired_against, select
 import sim
-from sim.experiment import replication_seed
-from sim.results import Table
-from sim.stats import t_interval
+from sim.model.streams import replication_seed
+from sim.table import Table
+from sim.analysis.stats import t_interval
 
 DATES = ["2021-01-01", "2021-04-01", "2021-07-01", "2022-01-01", "2022-07-01"]
 

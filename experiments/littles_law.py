@@ -73,7 +73,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sim.config import Config, ConfigError, load_config, with_overrides  # noqa: E402
-from sim.model import CareModel  # noqa: E402
+from sim.model.process import CareModel  # noqa: E402
 
 CONFIG = ROOT / "configs" / "achterhoek.yaml"
 TOLERANCE = 0.02            # steady state: |lambda W - L| / L

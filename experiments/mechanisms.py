@@ -6,7 +6,7 @@ import numpy as np
 
 from _common import arguments, base_overrides, conclude, fmt_ci, output_dir, select, sweep
 from sim.config import MECHANISMS
-from sim.stats import t_interval
+from sim.analysis.stats import t_interval
 
 METRICS = {"wait_mean_weeks": "weeks", "goal_attained_rate": "", "care_cost_eur_per_year": "EUR/yr"}
 

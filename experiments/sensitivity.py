@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from _common import arguments, base_overrides, conclude, output_dir, require, select, sweep
-from sim.figures import morris_plot
-from sim.results import Table
+from sim.present.figures import morris_plot
+from sim.table import Table
 
 #: uncertain parameters (estimates in configs/achterhoek.yaml) and their ranges
 PARAMETERS = {

@@ -5,10 +5,10 @@
 referrals, exponential care, ``c`` places, FIFO, every mechanism off). This
 script sets its three keys from a grid of (c, utilisation rho) and compares the
 simulated mean wait (referral to care start) with the Erlang-C mean wait
-``sim.queueing.mmc_mean_wait``; with ``--priority`` it makes a share ``p`` of the
+``sim.analysis.queueing.mmc_mean_wait``; with ``--priority`` it makes a share ``p`` of the
 youths urgent (urgent first on the provider's list, non-preemptive, FIFO within
 a class, equal care times) and compares each class's mean wait with Cobham's
-formula ``sim.queueing.mmc_priority_mean_waits``.
+formula ``sim.analysis.queueing.mmc_priority_mean_waits``.
 
 Per point:
     lam = rho * c / care_mean                          (referrals per day)
@@ -58,11 +58,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.config import DAYS_PER_YEAR, load_config  # noqa: E402
-from sim.experiment import replication_seed  # noqa: E402
-from sim.model import CareModel  # noqa: E402
-from sim.queueing import erlang_c, mmc_mean_wait, mmc_priority_mean_waits  # noqa: E402
-from sim.stats import t_interval  # noqa: E402
+from sim.config import load_config
+from sim.units import DAYS_PER_YEAR  # noqa: E402
+from sim.model.streams import replication_seed  # noqa: E402
+from sim.model.process import CareModel  # noqa: E402
+from sim.analysis.queueing import erlang_c, mmc_mean_wait, mmc_priority_mean_waits  # noqa: E402
+from sim.analysis.stats import t_interval  # noqa: E402
 
 CONFIG = ROOT / "configs" / "verification" / "mmc.yaml"
 
@@ -260,8 +261,8 @@ def fmt(row: Row) -> str:
 
 def preamble(args, priority: bool) -> list[str]:
     kind = (f"non-preemptive priority M/M/c, urgent share p = {args.urgent_share:g} "
-            f"(urgent first, FIFO within class), theory = Cobham (sim.queueing.mmc_priority_mean_waits)"
-            if priority else "M/M/c FIFO, theory = Erlang C (sim.queueing.mmc_mean_wait)")
+            f"(urgent first, FIFO within class), theory = Cobham (sim.analysis.queueing.mmc_priority_mean_waits)"
+            if priority else "M/M/c FIFO, theory = Erlang C (sim.analysis.queueing.mmc_mean_wait)")
     return [
         f"# verification of {CONFIG.relative_to(ROOT)}: {kind}",
         f"# regime {args.regime}, root seed {args.seed}, replication r of point (c, rho) uses "

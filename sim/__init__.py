@@ -1,37 +1,47 @@
-"""caresim: youth care under product-based and expertise-based contracts, side by side."""
+"""caresim: youth care under product-based and expertise-based contracts, side by side.
+
+The public API. The model and its configuration load eagerly; the experiment
+layer and presentation (``compare``, ``run_sweep``, ``load_results``,
+``write_report``) load on first use, so ``import sim`` stays light.
+"""
 from __future__ import annotations
 
-try:
-    from importlib.metadata import version as _version
-    __version__ = _version("caresim")
-except Exception:  # pragma: no cover - not installed
-    __version__ = "0.1.0"
+from importlib import import_module
+from typing import Any
 
-from .config import Config, ConfigError, load_config, with_overrides
-from .regimes import REGIMES as _REGIMES
-from .results import RunResult, Table
-from .runner import run
+from .config import Config, load_config, with_overrides
+from .errors import ConfigError, InvariantError, StoreError, SweepError
+from .experiment.provenance import package_version as _package_version
+from .model.policy import FollowUp, Regime
+from .regimes import REGIMES
+from .run import RunResult, run
+from .table import Table
 
-REGIMES = tuple(_REGIMES)
+__version__ = _package_version()
 
-
-def compare(cfg, replications: int = 10, seed: int = 1, workers: int = 1, progress: bool = False):
-    """Both regimes on common random numbers, paired over replications (see sim.experiment)."""
-    from .experiment import compare as _compare
-    return _compare(cfg, replications=replications, seed=seed, workers=workers, progress=progress)
-
-
-def load_results(path):
-    """The tables of a sweep's results folder (see sim.store.load_results)."""
-    from .store import load_results as _load_results
-    return _load_results(path)
+#: lazily loaded: name -> module that defines it
+_LAZY = {
+    "compare": "sim.experiment.compare",
+    "Comparison": "sim.experiment.compare",
+    "run_sweep": "sim.experiment.sweep",
+    "load_results": "sim.experiment.store",
+    "Results": "sim.experiment.store",
+    "write_report": "sim.present.report",
+}
 
 
-def run_sweep(spec, out_dir, **kwargs):
-    """Run or resume a sweep spec into ``out_dir`` (see sim.sweep_runner.run_sweep)."""
-    from .sweep_runner import run_sweep as _run_sweep
-    return _run_sweep(spec, out_dir, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
-__all__ = ["Config", "ConfigError", "load_config", "with_overrides", "run", "compare", "RunResult",
-           "Table", "REGIMES", "__version__", "load_results", "run_sweep"]
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = ["Config", "ConfigError", "SweepError", "StoreError", "InvariantError", "load_config",
+           "with_overrides", "run", "RunResult", "Table", "REGIMES", "Regime", "FollowUp", "compare",
+           "Comparison", "run_sweep", "load_results", "Results", "write_report", "__version__"]

@@ -186,7 +186,7 @@ def _load(args: argparse.Namespace):
 def _prepare_out(out: Optional[Path]) -> None:
     if out is None:
         return
-    from .output import prepare_dir
+    from .present.output import prepare_dir
 
     try:
         prepare_dir(out)
@@ -211,7 +211,7 @@ def _wrote(paths: Sequence[Path]) -> None:
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import sim
 
-    from . import output, tables
+    from .present import output, tables
 
     regimes = _regimes()
     if args.regime not in regimes:
@@ -236,7 +236,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import sim
 
-    from . import output, tables
+    from .present import output, tables
 
     cfg = _load(args)
     _prepare_out(args.out)
@@ -259,7 +259,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def product_count(cfg) -> int:
     """Number of products in the catalogue of the product regime."""
     try:
-        from .world import product_grid
+        from .model.world import product_grid
     except ImportError:
         product_grid = None
     if product_grid is not None:
@@ -281,7 +281,8 @@ def product_count_from_config(cfg) -> int:
 
 
 def check_text(cfg, path: str) -> str:
-    from .config import DAYS_PER_YEAR, MECHANISMS
+    from .config import MECHANISMS
+    from .units import DAYS_PER_YEAR
 
     tl, region, demand = cfg.timeline, cfg.region, cfg.demand
     prod, ex = cfg.regimes.product, cfg.regimes.expertise
@@ -323,7 +324,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import time
     import warnings
 
-    from .sweep_runner import run_sweep
+    from .experiment.sweep import run_sweep
 
     executor = args.executor or ("dask" if args.scheduler else "process")
     if args.scheduler and executor != "dask":
@@ -368,7 +369,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .report import write_report
+    from .present.report import write_report
 
     if not args.results.is_dir():
         raise UsageError(f"{args.results}: no such results folder")
@@ -378,7 +379,7 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .stats import warmup_report
+    from .experiment.warmup import warmup_report
 
     print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers))
     return 0
@@ -386,7 +387,7 @@ def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def cmd_params(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .config import load_config
-    from .paramdoc import markdown, parameter_rows
+    from .config.paramdoc import markdown, parameter_rows
 
     load_config(args.config)          # refuse an invalid config first (one line, status 2)
     rows = parameter_rows(args.config)
@@ -409,7 +410,7 @@ def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
 # --------------------------------------------------------------------------- entry point
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .config import ConfigError
+    from .errors import ConfigError
 
     parser = build_parser()
     try:

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from sim import cli, tables
+from sim import cli
+from sim.present import tables
 from sim.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.paramdoc import BEGIN, END, markdown, parameter_rows
+from sim.config.paramdoc import BEGIN, END, markdown, parameter_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -13,7 +13,7 @@ def test_model_doc_parameter_table_is_current():
     doc = (ROOT / "docs" / "model.md").read_text()
     table = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert table == markdown(parameter_rows(ROOT / "configs" / "achterhoek.yaml")).strip(), \
-        "regenerate with sim.paramdoc.splice (see docs/model.md section 5)"
+        "regenerate with sim.config.paramdoc.splice (see docs/model.md section 5)"
 
 
 def test_every_default_parameter_states_its_source():

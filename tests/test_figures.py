@@ -1,4 +1,4 @@
-"""Figures (sim.figures): each draws from tidy tables, writes the requested
+"""Figures (sim.present.figures): each draws from tidy tables, writes the requested
 formats and returns the path; bad requests fail with a clear error."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sim import figures
-from sim.stats import paired_differences
+from sim.present import figures
+from sim.analysis.stats import paired_differences
 
 from conftest import simulate
 
@@ -107,5 +107,5 @@ def test_morris(tmp_path):
 def test_metric_labels_have_units():
     assert figures.metric_label("wait_mean_weeks") == "Mean wait (weeks)"
     assert figures.metric_label("some_new_metric") == "Some new metric"
-    from sim.metrics import METRICS
+    from sim.model.metrics import METRICS
     assert set(METRICS) <= set(figures.METRIC_LABELS)

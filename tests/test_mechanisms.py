@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.streams import Streams
-from sim.world import build_world
+from sim.model.streams import Streams
+from sim.model.world import build_world
 
 from conftest import INFINITE, REGIMES, col, simulate, small_config
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.config import DAYS_PER_MONTH
-from sim.metrics import METRICS
-from sim.model import InvariantError
+from sim.units import DAYS_PER_MONTH
+from sim.model.metrics import METRICS
+from sim.errors import InvariantError
 
 from conftest import INFINITE, RECORD_TYPES, REGIMES, col, differing_columns, simulate, small_config
 
@@ -331,8 +331,8 @@ def test_provider_column_names_who_gave_care():
 
 def test_episode_unpacks_latent_fields_in_cases_order():
     """Episode.__init__ unpacks a latent row by position: the order must be cases.FIELDS."""
-    from sim.cases import FIELDS
-    from sim.episode import Episode
+    from sim.model.cases import FIELDS
+    from sim.model.episode import Episode
 
     ep = Episode(1, 1, 0, 0.0, tuple(range(len(FIELDS))))
     assert [getattr(ep, f) for f in FIELDS] == list(range(len(FIELDS)))

@@ -4,7 +4,7 @@ The verification config (configs/verification/mmc.yaml) with a share p = 0.3 of
 urgent youths (``demand.urgent_share.mild``) is a two-class non-preemptive
 priority M/M/c queue: urgent youths are admitted before regular ones, first
 come first served within a class, one common care-time distribution. Cobham's
-formula (sim.queueing.mmc_priority_mean_waits) gives each class's mean wait.
+formula (sim.analysis.queueing.mmc_priority_mean_waits) gives each class's mean wait.
 
 One point, c = 2 and rho = 0.8 (Wq urgent 14.0 d, regular 70.2 d, a factor
 1/(1-rho) = 5 apart), through experiments/verify_queueing.py's own run_point:
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.queueing import mmc_mean_wait, mmc_priority_mean_waits
-from sim.stats import t_interval
+from sim.analysis.queueing import mmc_mean_wait, mmc_priority_mean_waits
+from sim.analysis.stats import t_interval
 
 from _load import load_script
 

@@ -1,4 +1,4 @@
-"""Closed-form queueing theory (sim.queueing) against known values and invariants."""
+"""Closed-form queueing theory (sim.analysis.queueing) against known values and invariants."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from sim import queueing as q
+from sim.analysis import queueing as q
 
 
 def erlang_c_direct(c: int, a: float) -> float:

@@ -1,4 +1,4 @@
-"""The HTML report (sim.report): from a sweep store and from a `caresim
+"""The HTML report (sim.present.report): from a sweep store and from a `caresim
 compare --out` folder; every image it references exists, every table is
 there, nothing is fetched from outside; and it renders in headless chromium
 (when /usr/bin/chromium is installed)."""
@@ -13,7 +13,7 @@ import pytest
 
 import sim
 from sim import cli
-from sim.report import load_any, read_csv, write_report
+from sim.present.report import load_any, read_csv, write_report
 
 from _load import load_script
 from conftest import ACHTERHOEK, SMALL

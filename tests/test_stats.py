@@ -1,4 +1,4 @@
-"""Statistics of the experiment layer (sim.stats) on synthetic data with known
+"""Statistics of the experiment layer (sim.analysis.stats) on synthetic data with known
 answers: t and paired-t intervals, CRN variance reduction, Law's replication
 procedure, MSER-5 and Bonferroni."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from scipy import stats as st
 
 import sim
-from sim import stats
-from sim.stats import (bonferroni, crn_variance_reduction, mser, mser5, paired_differences, paired_interval,
+from sim.analysis import stats
+from sim.analysis.stats import (bonferroni, crn_variance_reduction, mser, mser5, paired_differences, paired_interval,
                        replications_needed, sequential, sequential_done, summarise_runs, t_interval)
 
 

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from sim.results import Table
-from sim.store import (Store, StoreError, atomic_path, convert_column, load_results, parse_name, part_name,
+from sim.table import Table
+from sim.experiment.store import (Store, StoreError, atomic_path, convert_column, load_results, parse_name, part_name,
                        read_part, write_part)
 
 ROW = {"point": "0123456789", "a.b": 3, "c": 0.1 + 0.2, "flag": True, "regime": "product", "replication": 2,
@@ -87,7 +87,7 @@ def test_stray_temporaries_are_ignored_then_cleaned(tmp_path):
 
 
 def test_tables_are_written_before_the_row_that_marks_a_run_done(tmp_path, monkeypatch):
-    import sim.store as st
+    import sim.experiment.store as st
 
     store = Store(tmp_path)
     written = []

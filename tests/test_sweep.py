@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 
 import sim
 from sim import cli
-from sim.store import RUNS, Store
-from sim.sweep import (Factors, Sample, SweepError, SweepWarning, coupled_points, design, grid_points, load_spec,
-                       point_id, resolve, sample_points)
-from sim.sweep_runner import half_widths, next_counts, run_sweep
+from sim.experiment.store import RUNS, Store
+from sim.errors import SweepError, SweepWarning
+from sim.experiment.design import coupled_points, design, grid_points, sample_points
+from sim.experiment.spec import Factors, Sample, load_spec, point_id, resolve
+from sim.experiment.sweep import half_widths, next_counts, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 ACHTERHOEK = ROOT / "configs" / "achterhoek.yaml"
@@ -317,8 +318,8 @@ def test_runs_are_keyed_and_seeded_by_replication_only(reference):
     assert len(runs) == 2 * 2 * 6 and (runs["error"] == "").all()
     assert list(runs.columns[:4]) == ["point", PROVIDERS, "regime", "replication"]
     assert list(runs.columns[-3:]) == ["wall_seconds", "events", "error"]
-    assert set(sim.metrics.METRICS) <= set(runs.columns)
-    expect = [sim.experiment.replication_seed(7, r) for r in runs["replication"]]
+    assert set(sim.model.metrics.METRICS) <= set(runs.columns)
+    expect = [sim.model.streams.replication_seed(7, r) for r in runs["replication"]]
     assert list(runs["seed"]) == expect
     keys = list(zip(runs["point"], runs["regime"], runs["replication"]))
     assert len(set(keys)) == len(keys)
@@ -426,19 +427,21 @@ def test_dask_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
 
 # --------------------------------------------------------------------------- failures
 def _fail_on(monkeypatch, bad_regime: str, bad_seed: int):
-    """``sim.runner.run`` raises for one run (at 12 contracted providers)."""
-    real = sim.runner.run
+    """The sweep's ``run`` raises for one run (at 12 contracted providers)."""
+    import sim.experiment.sweep as sweep_module
+
+    real = sweep_module.run
 
     def run(cfg, regime="product", seed=1, **kw):
         if regime == bad_regime and seed == bad_seed and cfg.regimes.expertise.contracted_providers == 12:
             raise RuntimeError("model blew up\non two lines")
         return real(cfg, regime=regime, seed=seed, **kw)
 
-    monkeypatch.setattr(sim.runner, "run", run)
+    monkeypatch.setattr(sweep_module, "run", run)
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, capsys, monkeypatch):
-    seed = sim.experiment.replication_seed(7, 1)
+    seed = sim.model.streams.replication_seed(7, 1)
     _fail_on(monkeypatch, "expertise", seed)
     spec = tmp_path / "s.yaml"
     spec.write_text(yaml.safe_dump(tiny_spec(reps=3)))
@@ -451,7 +454,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, ca
     row = bad.iloc[0]
     assert (row["regime"], row["replication"], row[PROVIDERS]) == ("expertise", 1, 12)
     assert row["error"] == "RuntimeError('model blew up\\non two lines')"
-    assert all(math.isnan(row[m]) for m in sim.metrics.METRICS)
+    assert all(math.isnan(row[m]) for m in sim.model.metrics.METRICS)
     assert res.failures == [{"point": row["point"], "regime": "expertise", "replication": 1, "error": row["error"]}]
     lines = err.strip().splitlines()
     assert lines[0] == (f"caresim: failed: point {row['point']} ({PROVIDERS}=12) regime expertise replication 1: "
@@ -471,7 +474,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, ca
 
 
 def test_an_error_outside_the_model_is_recorded_too(tmp_path, monkeypatch):
-    import sim.sweep_runner as sr
+    import sim.experiment.sweep as sr
 
     def crash(task):
         raise MemoryError("worker gone")

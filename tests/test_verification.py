@@ -1,6 +1,6 @@
 """Verification against queueing theory: the degenerate configuration
 (configs/verification/mmc.yaml) is an M/M/c queue, so its simulated mean wait
-must agree with the Erlang-C mean wait (sim.queueing.mmc_mean_wait).
+must agree with the Erlang-C mean wait (sim.analysis.queueing.mmc_mean_wait).
 
 A small, fast case for CI: per regime, 10 replications of a 200-year horizon
 (about 9,700 referrals each; CI half-width about 1.8 days, 11% of Wq). Few long
@@ -20,8 +20,9 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.config import DAYS_PER_YEAR, MECHANISMS, load_config
-from sim.queueing import erlang_c, mmc_mean_wait, mmc_utilisation
+from sim.config import MECHANISMS, load_config
+from sim.units import DAYS_PER_YEAR
+from sim.analysis.queueing import erlang_c, mmc_mean_wait, mmc_utilisation
 
 from _load import load_script
 

@@ -8,8 +8,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..waiting_list import REGULAR, URGENT_HANDOVER, WaitingList
-from .base import FollowUp, Regime
+from ..model.waiting_list import REGULAR, URGENT_HANDOVER, WaitingList
+from ..model.policy import FollowUp, Regime
 
 
 class ExpertiseRegime(Regime):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from ..waiting_list import REGULAR
-from .base import FollowUp, Regime
+from ..model.waiting_list import REGULAR
+from ..model.policy import FollowUp, Regime
 
 
 class ProductRegime(Regime):

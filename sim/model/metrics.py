@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import DAYS_PER_YEAR
-from .results import Table
+from ..units import DAYS_PER_YEAR
+from ..table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import CareModel
+    from .process import CareModel
 
 NORM_WEEKS = 14.0   # treeknorm: 4 weeks to intake + 10 weeks to treatment
 

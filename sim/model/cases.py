@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import SEVERITIES, Config
+from ..config.schema import SEVERITIES, Config
 
 FIELDS = (
     "municipality", "source", "domain", "secondary", "severity", "urgent", "care_form",

@@ -15,17 +15,14 @@ contributes one empty point), so its size is
 ``prod(len(grid lists)) * prod(len(coupled groups)) * sample.n``.
 Every design point is checked against the base config before anything runs.
 Each point has a stable id: a short hash of its factor values as canonical
-JSON (sorted keys). Running the spec is ``sim.sweep_runner.run_sweep``.
+JSON (sorted keys). Running the spec is ``sim.experiment.sweep.run_sweep``; the design itself is ``sim.experiment.design``.
 """
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
-import itertools
 import json
 import math
-import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -33,20 +30,14 @@ from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import Config, ConfigError, apply_overrides, config_to_dict, format_error, read_yaml, validate
-from .metrics import METRICS
-from .regimes import REGIMES
+from ..config import Config, apply_overrides, config_to_dict, format_error, read_yaml, validate
+from ..errors import ConfigError, SweepError, SweepWarning, did_you_mean
+from ..model.metrics import METRICS
+from ..regimes import REGIMES
+from .design import _merge, design
 
 OUTPUTS = ("episodes", "monthly", "yearly")
 POINT_ID_LENGTH = 10
-
-
-class SweepError(ConfigError):
-    """A user error in a sweep (spec, store, executor): ``str(err)`` is one line."""
-
-
-class SweepWarning(UserWarning):
-    """Something in a spec was adjusted (e.g. a Sobol size rounded up)."""
 
 
 class _Spec(BaseModel):
@@ -66,9 +57,7 @@ class Target(_Spec):
     @classmethod
     def _known_metric(cls, v: str) -> str:
         if v not in METRICS:
-            near = difflib.get_close_matches(v, list(METRICS), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"unknown metric {v!r}{hint}")
+            raise ValueError(f"unknown metric {v!r}{did_you_mean(v, METRICS)}")
         return v
 
 
@@ -175,9 +164,7 @@ class SweepSpec(_Spec):
             raise ValueError("got none; expected at least one regime")
         for r in v:
             if r not in REGIMES:
-                near = difflib.get_close_matches(r, list(REGIMES), n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise ValueError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{hint}")
+                raise ValueError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{did_you_mean(r, REGIMES)}")
         if len(set(v)) != len(v):
             raise ValueError(f"got {v}; a regime is listed twice")
         return v
@@ -239,77 +226,6 @@ def _resolve_base(base: Path, where: Path) -> Path:
         if (root / base).exists():
             return (root / base).resolve()
     return base
-
-
-# --------------------------------------------------------------------------- expansion
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Cartesian product of the value lists (the first key varies slowest)."""
-    keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
-
-
-def coupled_points(groups: Sequence[Mapping[str, Sequence[Any]]]) -> list[dict[str, Any]]:
-    """Each group's lists zipped; the groups combined as a cartesian product."""
-    per_group = []
-    for g in groups:
-        keys = list(g)
-        per_group.append([dict(zip(keys, vals)) for vals in zip(*(g[k] for k in keys))])
-    return [_merge(combo) for combo in itertools.product(*per_group)]
-
-
-def sample_points(sample: Optional[Sample], integer: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The Latin hypercube or Sobol design scaled to the bounds. Keys in
-    ``sample.integer`` or ``integer`` get integers, each value of [low, high]
-    (inclusive) covering an equal share of the unit interval."""
-    if sample is None:
-        return [{}]
-    from scipy.stats import qmc
-
-    keys = list(sample.bounds)
-    d = len(keys)
-    if sample.method == "lhs":
-        engine = _engine(qmc.LatinHypercube, d, sample.seed)
-        unit = engine.random(sample.n)
-    else:
-        m = math.ceil(math.log2(sample.n))
-        if 2 ** m != sample.n:
-            warnings.warn(f"factors.sample.n: {sample.n} is not a power of 2; Sobol uses {2 ** m} points",
-                          SweepWarning, stacklevel=2)
-        engine = _engine(qmc.Sobol, d, sample.seed)
-        unit = engine.random_base2(m)
-    ints = set(sample.integer) | set(integer)
-    points = []
-    for row in unit:
-        point: dict[str, Any] = {}
-        for k, u in zip(keys, row):
-            lo, hi = sample.bounds[k]
-            if k in ints:
-                lo_i, hi_i = math.ceil(lo), math.floor(hi)
-                point[k] = int(min(hi_i, lo_i + math.floor(float(u) * (hi_i - lo_i + 1))))
-            else:
-                point[k] = float(lo + float(u) * (hi - lo))
-        points.append(point)
-    return points
-
-
-def _engine(cls, d: int, seed: int):
-    try:
-        return cls(d, scramble=True, rng=seed)
-    except TypeError:  # scipy < 1.15
-        return cls(d, scramble=True, seed=seed)
-
-
-def design(factors: Factors, integer: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """All design points: grid x coupled x sample (each point a key -> value dict)."""
-    blocks = [grid_points(factors.grid), coupled_points(factors.coupled), sample_points(factors.sample, integer)]
-    return [_merge(combo) for combo in itertools.product(*blocks)]
-
-
-def _merge(dicts) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for d in dicts:
-        out.update(d)
-    return out
 
 
 def canonical_json(values: Mapping[str, Any]) -> str:
@@ -424,7 +340,7 @@ def resolve(spec: Union[SweepSpec, Mapping[str, Any], str, Path]) -> Sweep:
 
 
 def _load_base(path: Path) -> Config:
-    from .config import load_config
+    from ..config import load_config
 
     try:
         return load_config(path)
@@ -482,9 +398,7 @@ def _format_error(exc: ValidationError) -> str:
 
 
 def _unknown_key(where: str, key: str, allowed, what: str) -> str:
-    near = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f"; did you mean {near[0]!r}?" if near else ""
-    return f"{where}: {key!r} is not {what}{hint}"
+    return f"{where}: {key!r} is not {what}{did_you_mean(key, allowed)}"
 
 
 def _short(value: Any) -> str:
@@ -492,12 +406,3 @@ def _short(value: Any) -> str:
         value = str(value)
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def __getattr__(name: str):
-    # ``sim.sweep.run_sweep`` lives in sim.sweep_runner (which imports this module)
-    if name in ("run_sweep", "Results", "load_results"):
-        from . import sweep_runner
-
-        return getattr(sweep_runner, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

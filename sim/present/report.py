@@ -31,13 +31,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
+from ..model.metrics import METRICS
 from . import figures
-from .metrics import METRICS
-from .stats import (_columns, _unique_str, bonferroni, paired_differences, summarise_runs,
-                    warmup_analysis, warmup_report)
 from .tables import decimals_for, fmt as _fmt_plain
 
-__all__ = ["write_report", "load_any", "Loaded", "warmup_report", "warmup_analysis", "KEY_METRICS"]
+__all__ = ["write_report", "load_any", "Loaded", "KEY_METRICS"]
 
 #: metrics shown in cross-point tables and response curves
 KEY_METRICS = ("wait_mean_weeks", "share_over_norm", "goal_attained_rate", "care_cost_eur_per_year",
@@ -75,7 +74,7 @@ def load_any(results_dir) -> Loaded:
     res = None
     if (path / "runs").is_dir():
         try:
-            from .store import load_results
+            from ..experiment.store import load_results
             res = load_results(path)
         except ImportError:
             res = None

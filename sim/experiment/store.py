@@ -33,8 +33,8 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .results import Table
-from .sweep import SweepError
+from ..errors import StoreError, SweepError
+from ..table import Table
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -43,10 +43,6 @@ FORMATS = ("csv", "parquet")
 KEY_COLUMNS = ("point", "regime", "replication")
 _STR_COLUMNS = {"point", "regime", "error"}
 _TMP = re.compile(r"^\..+\.tmp$")
-
-
-class StoreError(SweepError):
-    """A problem with a store on disk (one line)."""
 
 
 Key = tuple[str, str, int]
@@ -380,7 +376,7 @@ class Results:
 
     def config(self, point: str):
         """The resolved :class:`sim.Config` of a design point."""
-        from .config import validate
+        from ..config import validate
 
         for p in self.manifest.get("points", []):
             if p["id"] == point:

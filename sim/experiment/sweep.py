@@ -24,12 +24,14 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from . import runner as _runner
-from .config import Config, config_to_dict
-from .experiment import replication_seed
-from .metrics import METRICS
-from .store import RUNS, TABLES, FORMATS, Key, Results, Store, StoreError, load_results
-from .sweep import Sequential, Sweep, SweepError, SweepSpec, resolve
+from ..run import run
+from ..config import Config, config_to_dict
+from ..errors import StoreError, SweepError
+from ..model.metrics import METRICS
+from ..model.streams import replication_seed
+from .sequential import half_widths, next_counts, point_samples
+from .spec import Sequential, Sweep, SweepSpec, resolve
+from .store import RUNS, TABLES, FORMATS, Key, Results, Store, load_results
 
 __all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
 
@@ -49,7 +51,7 @@ def execute(task: Task) -> dict[str, Any]:
     """Run one task; never raises for a failing run (the error is returned)."""
     t = time.perf_counter()
     try:
-        res = _runner.run(task.config, regime=task.regime, seed=task.seed)
+        res = run(task.config, regime=task.regime, seed=task.seed)
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         return failed(exc, time.perf_counter() - t)
     return {
@@ -80,94 +82,6 @@ def _number(v: Any) -> Any:
     return v
 
 
-# --------------------------------------------------------------------------- the sequential rule
-def point_samples(rows: Mapping[Key, Mapping[str, Any]], counts: Mapping[str, int], regimes: Sequence[str],
-                  metric: str) -> dict[str, np.ndarray]:
-    """Per design point, the paired differences of ``metric`` (last regime
-    minus first) over replications ``0..counts[point]-1``; with one regime,
-    its values. A failed or missing run gives NaN."""
-    out = {}
-    pair = (regimes[0], regimes[-1]) if len(regimes) > 1 else (regimes[0],)
-    for point, n in counts.items():
-        vals = [np.array([_metric(rows.get((point, regime, r)), metric) for r in range(n)], dtype=float)
-                for regime in pair]
-        out[point] = vals[1] - vals[0] if len(vals) == 2 else vals[0]
-    return out
-
-
-def half_widths(rows: Mapping[Key, Mapping[str, Any]], counts: Mapping[str, int], regimes: Sequence[str],
-                metric: str, level: float = 0.95) -> dict[str, float]:
-    """Per design point, the half-width of the paired-t CI of ``metric`` (see
-    :func:`point_samples`); NaN with fewer than two usable pairs."""
-    from .stats import t_interval
-
-    out = {}
-    for point, x in point_samples(rows, counts, regimes, metric).items():
-        ci = t_interval(x, level)
-        out[point] = float(ci.half_width) if ci.n >= 2 else math.nan
-    return out
-
-
-def _metric(row: Optional[Mapping[str, Any]], metric: str) -> float:
-    if row is None or row.get("error"):
-        return math.nan
-    try:
-        return float(row.get(metric, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def next_counts(counts: Mapping[str, int], samples: Mapping[str, Any], half_width: float, maximum: int,
-                step: Optional[int] = None, level: float = 0.95, relative: bool = False) -> dict[str, int]:
-    """The sequential decision, per design point, from its ``samples`` (paired
-    differences over its ``counts[point]`` replications, NaN dropped).
-
-    A point is done when its paired-t half-width is at most ``half_width``
-    (Law's stopping rule, ``sim.stats.sequential_done``; relative: a fraction
-    of |mean|) or it has ``maximum`` replications. Otherwise it gets ``step``
-    more replications, or without ``step`` as many as Law's approximate
-    number of replications says (``sim.stats.replications_needed``, at least
-    one more); never more than ``maximum``. The sweep stops when nothing
-    changes."""
-    alpha = 1.0 - level
-    out = {}
-    for point, n in counts.items():
-        x = np.asarray(samples.get(point, []), dtype=float)
-        x = x[~np.isnan(x)]
-        if n >= maximum or _done(x, half_width, alpha, relative):
-            out[point] = n
-        elif step:
-            out[point] = min(n + step, maximum)
-        else:
-            out[point] = min(maximum, max(n + 1, _needed(x, half_width, alpha, relative, maximum, n)))
-    return out
-
-
-def _done(x: np.ndarray, half_width: float, alpha: float, relative: bool) -> bool:
-    from . import stats
-
-    rule = getattr(stats, "sequential_done", None)
-    if rule is not None:
-        return bool(rule(x, half_width, alpha=alpha, relative=relative))
-    if len(x) < 2:
-        return False
-    w = stats.t_interval(x, 1.0 - alpha).half_width
-    return w <= (half_width / (1 + half_width) * abs(float(x.mean())) if relative else half_width)
-
-
-def _needed(x: np.ndarray, half_width: float, alpha: float, relative: bool, maximum: int, n: int) -> int:
-    from . import stats
-
-    estimate = getattr(stats, "replications_needed", None)
-    if estimate is None or len(x) < 2:
-        return 2 * n  # no estimate yet: double
-    try:
-        need = int(estimate(x, half_width, alpha=alpha, relative=relative, max_n=maximum))
-    except ValueError:
-        return 2 * n
-    return need + (n - len(x))  # replications lost to failed runs count too
-
-
 # --------------------------------------------------------------------------- manifest
 def fingerprint(sweep: Sweep) -> dict[str, Any]:
     """What the stored runs depend on: a resume must match it."""
@@ -195,7 +109,7 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spec_path: Optional[str],
                    created: Optional[str] = None) -> dict[str, Any]:
-    from .output import git_commit, git_dirty, package_version, versions
+    from .provenance import git_commit, git_dirty, package_version, versions
 
     reps = sweep.replications
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

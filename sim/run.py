@@ -2,11 +2,32 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from .config import Config
-from .metrics import summarise, yearly
-from .model import CareModel
-from .results import RunResult
+from .model.metrics import summarise, yearly
+from .model.process import CareModel
+from .regimes import REGIMES, STATUS_QUO, regime_class
+from .table import Table
+
+
+@dataclass
+class RunResult:
+    """One replication of one regime."""
+
+    regime: str
+    seed: int
+    summary: dict[str, float]
+    episodes: Table
+    monthly: Table
+    yearly: Table      # the summary metrics per full contract year
+    events: int
+    contract_start_day: float
+    end_day: float
+    wall_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
 
 
 def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: bool = False) -> RunResult:
@@ -18,7 +39,8 @@ def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: b
     the same new youths after it.
     """
     t = time.perf_counter()
-    m = CareModel(cfg, regime, seed, check_invariants=check_invariants)
+    m = CareModel(cfg, regime_class(regime), seed, status_quo=REGIMES[STATUS_QUO],
+                  check_invariants=check_invariants)
     m.run()
     episodes = m.episodes.table(m)
     monthly = m.monthly.table(m)

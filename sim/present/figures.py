@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .stats import _columns, _ok_rows, _vector, t_interval
+from ..analysis.stats import _columns, _ok_rows, _vector, t_interval
 
 __all__ = ["ecdf_waiting_times", "time_series", "forest_plot", "response_curve", "morris_plot",
            "cost_breakdown", "metric_label", "METRIC_LABELS", "REGIME_COLOURS"]

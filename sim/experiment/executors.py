@@ -15,7 +15,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-from .sweep import SweepError
+from ..errors import SweepError
 
 EXECUTORS = ("serial", "process", "dask")
 

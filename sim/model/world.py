@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cases import Catalogue
-from .config import Config, provider_index, provider_name
+from ..config.schema import Config, provider_index, provider_name
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from typing import Iterator, Optional
 import numpy as np
 import simpy
 
+from ..config import Config
+from ..errors import InvariantError
+from ..units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from .cases import CaseSource, Catalogue, arrival_times, draw_cases, FIELDS
-from .config import DAYS_PER_MONTH, DAYS_PER_YEAR, Config
 from .episode import Episode
+from .policy import Regime, logistic
 from .provider import Collective, Provider
 from .records import EpisodeRecorder, MonthlyRecorder
-from .regimes import REGIMES, ProductRegime, Regime
-from .regimes.base import logistic
 from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
 from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
 from .world import World, build_world
@@ -38,16 +39,12 @@ def _rows(cols: dict[str, np.ndarray], block: int = 4096) -> Iterator[tuple]:
         yield from zip(*(cols[f][start:start + block].tolist() for f in FIELDS))
 
 
-class InvariantError(AssertionError):
-    """A model invariant failed (only checked when ``check_invariants`` is on)."""
-
-
 class CareModel:
-    """One replication of one regime: build with a config, a regime name and a seed, then ``run()``."""
+    """One replication of one regime: build with a config, the regime under
+    study and the status quo (policy classes, see ``sim.run``) and a seed, then ``run()``."""
 
-    def __init__(self, cfg: Config, regime: str, seed: int, check_invariants: bool = False):
-        if regime not in REGIMES:
-            raise ValueError(f"unknown regime {regime!r}, expected one of {sorted(REGIMES)}")
+    def __init__(self, cfg: Config, regime: type[Regime], seed: int, status_quo: type[Regime],
+                 check_invariants: bool = False):
         self.cfg = cfg
         self.study = regime
         self.seed = int(seed)
@@ -122,7 +119,7 @@ class CareModel:
         self.monthly = MonthlyRecorder()
         self.cap_open = sum(p.capacity for p in self.providers)
         self.staff_open = sum(p.staff for p in self.providers)
-        self.regime: Regime = ProductRegime(self)
+        self.regime: Regime = status_quo(self)
         self.regime.activate()
 
     # ================================================================== run
@@ -192,8 +189,8 @@ class CareModel:
         yield env.timeout(self.t_switch - env.now)
         self._accrue()
         self.at_switch = self._marks()
-        if self.study != self.regime.name:
-            self.regime = REGIMES[self.study](self)
+        if self.study is not type(self.regime):
+            self.regime = self.study(self)
             self.regime.activate()
             self.lump_rate = self.regime.yearly_payment() / DAYS_PER_YEAR
         self.year_marks = [self.at_switch]

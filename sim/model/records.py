@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import DAYS_PER_YEAR
-from .results import Table
+from ..units import DAYS_PER_YEAR
+from ..table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .episode import Episode
-    from .model import CareModel
+    from .process import CareModel
 
 RECORD_TYPES = ("completed", "dropped_out", "waiting_at_end", "in_care_at_end")
 

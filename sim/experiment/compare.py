@@ -6,25 +6,19 @@ seed, so the pair shares its history before the switch and its youths after it.
 """
 from __future__ import annotations
 
-import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import numpy as np
 
-from .config import Config
-from .metrics import METRICS
-from .regimes import REGIMES
-from .results import Table
-from .runner import run
-from .stats import paired_interval, t_interval
-
-
-def replication_seed(root: int, replication: int) -> int:
-    """Seed of replication ``replication`` under root seed ``root`` (depends on nothing else)."""
-    ss = np.random.SeedSequence(entropy=int(root), spawn_key=(zlib.crc32(b"replication"), int(replication)))
-    return int(ss.generate_state(1, dtype=np.uint32)[0])
+from ..analysis.stats import paired_interval, t_interval
+from ..config import Config
+from ..model.metrics import METRICS
+from ..model.streams import replication_seed
+from ..regimes import REGIMES
+from ..run import run
+from ..table import Table
 
 
 @dataclass

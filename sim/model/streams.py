@@ -95,3 +95,9 @@ class GumbelBlock:
             i = 0
         self._i = i + k
         return self._buf[i:i + k]
+
+
+def replication_seed(root: int, replication: int) -> int:
+    """Seed of replication ``replication`` under root seed ``root`` (depends on nothing else)."""
+    ss = np.random.SeedSequence(entropy=int(root), spawn_key=(zlib.crc32(b"replication"), int(replication)))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])

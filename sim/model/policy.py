@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ..config import Admin
-from ..waiting_list import REGULAR, URGENT, WaitingList
+from ..config.schema import Admin
+from .waiting_list import REGULAR, URGENT, WaitingList
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..episode import Episode
-    from ..model import CareModel
-    from ..provider import Provider
+    from .episode import Episode
+    from .process import CareModel
+    from .provider import Provider
 
 
 @dataclass(frozen=True)

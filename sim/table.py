@@ -1,8 +1,7 @@
-"""Results as data: columnar tables pandas reads directly, and the result of a run."""
+"""Results as data: a columnar table that pandas reads directly."""
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -60,20 +59,3 @@ class Table:
 
     def __repr__(self) -> str:
         return f"Table({len(self)} rows x {len(self.columns)} columns: {', '.join(list(self.columns)[:8])}...)"
-
-
-@dataclass
-class RunResult:
-    """One replication of one regime."""
-
-    regime: str
-    seed: int
-    summary: dict[str, float]
-    episodes: Table
-    monthly: Table
-    yearly: Table      # the summary metrics per full contract year
-    events: int
-    contract_start_day: float
-    end_day: float
-    wall_seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)

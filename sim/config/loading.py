@@ -1,0 +1,170 @@
+"""Reading a config: YAML in, ``--set`` overrides applied, validated into a
+:class:`~sim.config.schema.Config`, every error one line naming the key path."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError, did_you_mean
+from .schema import Config
+
+
+# --------------------------------------------------------------------------- loading
+def _parse_scalar(text: str) -> Any:
+    """Parse a ``--set`` value the way YAML would (numbers, booleans, lists...)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
+    """Return a copy of ``data`` with dotted-path overrides applied. Paths must
+    exist (a typo would otherwise be silently ignored), except the last key
+    of a mapping whose keys are names (e.g. a new municipality)."""
+    data = json.loads(json.dumps(data, default=str))
+    for path, value in overrides.items():
+        if isinstance(value, str):
+            value = _parse_scalar(value)
+        keys = path.split(".")
+        node: Any = data
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            here = ".".join(keys[: depth + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ConfigError(f"{here}: no list item {key!r} (the list has {len(node)} items)")
+                key = int(key)
+            elif isinstance(node, dict):
+                if key not in node and not (last and _open_mapping(keys[:depth])):
+                    hint = did_you_mean(key, list(node), show=lambda k: ".".join(keys[:depth] + [k]))
+                    raise ConfigError(f"{here}: unknown key {key!r}{hint}")
+            else:
+                raise ConfigError(f"{here}: cannot set a key inside the value {node!r}")
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+    return data
+
+
+_OPEN_MAPPINGS = {("region", "municipalities"), ("mechanisms",)}
+
+
+def _open_mapping(prefix: list[str]) -> bool:
+    return tuple(prefix) in _OPEN_MAPPINGS
+
+
+_DIST_TAGS = ("exponential", "lognormal", "gamma", "uniform", "fixed", "empirical")
+
+
+def format_error(err: dict, root: Any = None, skip: Any = ()) -> str:
+    """One line for a pydantic error: key path, the bad value, what was expected.
+    ``root`` is the model the path starts from (for near-match suggestions);
+    ``skip`` names union branches pydantic puts in the path."""
+    parts = [str(p) for p in err["loc"] if str(p) not in _DIST_TAGS and str(p) not in skip
+             and not str(p).startswith(("function-", "is-instance"))]
+    loc = ".".join(parts) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key{_suggest(parts[:-1], parts[-1], root or Config)}"
+    if kind == "missing":
+        return f"{loc}: missing required key"
+    msg = err["msg"]
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        head, sep, rest = msg.partition(":")
+        if sep and " " not in head:   # the validator named the key (relative to its model)
+            return f"{'.'.join(parts + [head])}:{rest}"
+        return f"{loc}: {msg}"
+    if kind == "union_tag_invalid":
+        return f"{loc}: got dist {err['input'].get('dist')!r}; expected one of {list(_DIST_TAGS)}"
+    expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
+    if expected and expected[0].isdigit() is False and expected.split(" ")[0] in ("greater", "less"):
+        expected = "a value " + expected
+    return f"{loc}: got {_short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
+
+
+def _suggest(parent: list[str], key: str, root: Any = None) -> str:
+    fields = _fields_at(parent, root or Config)
+    return f" {key!r}{did_you_mean(key, fields)}"
+
+
+def _fields_at(path: list[str], root: Any = None) -> list[str]:
+    """Field names of the model at ``path`` below ``root`` (best effort, for suggestions)."""
+    model: Any = root or Config
+    for p in path:
+        ann = getattr(model, "model_fields", {}).get(p)
+        if ann is None:
+            # a mapping of named items (dict[str, Model]) or a list index
+            args = getattr(model, "__args__", None)
+            if args:
+                model = args[-1]
+                continue
+            return []
+        model = ann.annotation
+        args = getattr(model, "__args__", None)
+        if args and not hasattr(model, "model_fields"):
+            model = next((a for a in reversed(args) if hasattr(a, "model_fields") or getattr(a, "__args__", None)), model)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate(data: Mapping[str, Any]) -> Config:
+    """Validate a plain mapping into a :class:`Config`; raise ConfigError."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"(top level): got {_short(data)}; expected a mapping of sections")
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise ConfigError(format_error(errors[0])) from None
+
+
+def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError] = ConfigError) -> Any:
+    """Parse a YAML file; a missing file or bad YAML raises ``error`` with one line."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark else ""
+        raise error(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+
+
+def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
+    """Load a YAML config, apply ``--set`` style dotted overrides, validate."""
+    data = read_yaml(path)
+    if overrides:
+        data = apply_overrides(data or {}, overrides)
+    return validate(data or {})
+
+
+def config_to_dict(cfg: Config) -> dict:
+    """The resolved config as plain JSON-able data (for manifests)."""
+    return cfg.model_dump(mode="json", by_alias=True)
+
+
+def with_overrides(cfg: Config, overrides: Mapping[str, Any]) -> Config:
+    """A new Config with dotted-path overrides applied."""
+    return validate(apply_overrides(config_to_dict(cfg), overrides))
+
+
+def json_schema() -> dict:
+    """JSON Schema of the config, generated from the types above."""
+    schema = Config.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "caresim configuration"
+    return schema

@@ -1,0 +1,79 @@
+"""Provenance: what a set of results was made with (code version, git commit
+and dirty flag, library versions, platform) and the manifest that records it."""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import shlex
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ..config import Config, config_to_dict
+
+def _git(args: list[str], where: Optional[Path]) -> Optional[str]:
+    """Output of ``git ARGS`` in the repository holding the package, or None."""
+    where = Path(where) if where is not None else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(where: Optional[Path] = None) -> Optional[str]:
+    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+    out = _git(["rev-parse", "HEAD"], where)
+    return out.strip() or None if out is not None else None
+
+
+def git_dirty(where: Optional[Path] = None) -> Optional[bool]:
+    """True when the repository has uncommitted changes to tracked files, None if unknown."""
+    out = _git(["status", "--porcelain", "--untracked-files=no"], where)
+    return bool(out.strip()) if out is not None else None
+
+
+def versions() -> dict[str, Optional[str]]:
+    """Versions of Python and the numerical libraries the results depend on."""
+    found: dict[str, Optional[str]] = {"python": platform.python_version()}
+    for dist in ("numpy", "simpy", "scipy", "pydantic"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+def package_version() -> str:
+    """The installed caresim version (the source tree's pyproject when not installed)."""
+    try:
+        return metadata.version("caresim")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def manifest(
+    cfg: Config,
+    argv: Sequence[str],
+    seeds: Sequence[int],
+    files: Sequence[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    """Everything needed to reproduce a set of results."""
+    git = git_commit()
+    return {
+        "caresim_version": package_version(),
+        "command": shlex.join(["caresim", *argv]),
+        "argv": list(argv),
+        **extra,
+        "seeds": [int(s) for s in seeds],
+        "files": list(files),
+        "git_commit": git,
+        "git_dirty": git_dirty() if git else None,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config_to_dict(cfg),
+    }
