@@ -36,7 +36,8 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.config import load_config
+from sim.config import load_config  # noqa: E402
+from sim.regimes import REGIMES  # noqa: E402
 from sim.units import DAYS_PER_YEAR  # noqa: E402
 from sim.analysis.queueing import mmc_mean_wait  # noqa: E402
 
@@ -209,7 +210,7 @@ def tracemalloc_peak(regime: str, seed: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=1, help="repetitions of each timing (median / pooled rate reported)")
-    ap.add_argument("--regimes", default="product,expertise", help="comma-separated regimes (default: both)")
+    ap.add_argument("--regimes", default=",".join(REGIMES), help="comma-separated regimes (default: all)")
     ap.add_argument("--skip-default", action="store_true", help="skip the default-region runs and their tracemalloc")
     ap.add_argument("--customers", type=int, default=100_000, help="expected referrals in the M/M/c comparison")
     ap.add_argument("--plain-only", action="store_true", help="only the plain SimPy M/M/c (no sim.run)")

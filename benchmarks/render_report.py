@@ -5,7 +5,7 @@ check the page is drawn.
     python benchmarks/render_report.py results/compare # an existing results folder (sweep or compare)
     python benchmarks/render_report.py DIR --out shot.png --width 1200 --height 4000
 
-Writes DIR/report/index.html (via sim.present.report.write_report), takes a screenshot
+Writes DIR/report/index.html (via sim.write_report), takes a screenshot
 with ``chromium --headless`` and checks it is not blank. A script rather than
 a test because CI machines may lack chromium (tests/test_report.py runs the
 same check when /usr/bin/chromium exists). Exit status 0 when the page
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         print("render_report: chromium not found; install it with: apt-get install -y chromium", file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
-    from sim.present.report import write_report
+    from sim import write_report
 
     results = Path(args.results) if args.results else demo_results(Path(tempfile.mkdtemp(prefix="caresim-report-")))
     t = time.perf_counter()

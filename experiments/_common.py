@@ -19,9 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim import REFORM, STATUS_QUO  # noqa: E402
 from sim.analysis.stats import paired_interval, t_interval  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
+#: how the scripts name the paired difference they report
+DIFFERENCE = f"{REFORM} - {STATUS_QUO}"
 
 #: --quick: a shorter world (3-year warm-up, 3-year horizon) so a script
 #: finishes in well under a minute; the numbers are for smoke tests, not findings.
@@ -84,8 +87,7 @@ def base_overrides(args: argparse.Namespace, **more: Any) -> dict:
 def sweep(args: argparse.Namespace, out: Path, factors: Optional[Mapping] = None,
           overrides: Optional[Mapping] = None, regimes: Iterable[str] = sim.REGIMES,
           replications: Any = None, outputs: Iterable[str] = ()):
-    """Run a sweep through the experiment layer (resumable; one row per run)."""
-    from sim.experiment.sweep import run_sweep
+    """Run a sweep through the public API (resumable; one row per run)."""
     spec = {
         "base": args.config,
         "overrides": dict(overrides or {}),
@@ -97,9 +99,8 @@ def sweep(args: argparse.Namespace, out: Path, factors: Optional[Mapping] = None
     if outputs:
         spec["outputs"] = list(outputs)
     executor = "serial" if args.workers <= 1 else "process"
-    res = run_sweep(spec, out, executor=executor, workers=args.workers,
-                    progress=not args.no_progress and sys.stderr.isatty())
-    return res
+    return sim.run_sweep(spec, out, executor=executor, workers=args.workers,
+                         progress=not args.no_progress and sys.stderr.isatty())
 
 
 def column(df, name) -> np.ndarray:
@@ -115,6 +116,11 @@ def paired_against(base, runs, metric: str, match: str = "replication"):
         return t_interval([])
     x, y = map(np.array, zip(*pairs))
     return paired_interval(x, y)
+
+
+def by_regime(df, **equal) -> tuple[Any, Any]:
+    """The rows of the status quo and of the reform (see :func:`select`)."""
+    return select(df, regime=STATUS_QUO, **equal), select(df, regime=REFORM, **equal)
 
 
 def select(df, **equal) -> Any:

@@ -1,4 +1,4 @@
-"""Calibration: the default configuration under the product regime (the 2020
+"""Calibration: the default configuration under the status quo (the 2020
 status quo) against the real region's known figures (shared MODEL-BRIEF).
 
 Prints each target next to the simulated value (mean over replications with its
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
-from sim.model.streams import replication_seed  # noqa: E402
+from sim import STATUS_QUO  # noqa: E402
 from sim.analysis.stats import t_interval  # noqa: E402
+from sim.experiment.executors import parallel_map  # noqa: E402
+from sim.model.streams import replication_seed  # noqa: E402
+from sim.units import DAYS_PER_MONTH  # noqa: E402
 
 #: S: CBS, durations of ended trajectories 2021 (months: 0-3, 3-6, 6-12, 12-24, 24-36, 36-48, 48+)
-DURATION_BINS = [0, 91.3125, 182.625, 365.25, 730.5, 1095.75, 1461.0, np.inf]
+DURATION_BINS = [0, *(months * DAYS_PER_MONTH for months in (3, 6, 12, 24, 36, 48)), np.inf]
 DURATION_TARGET = [0.16, 0.17, 0.30, 0.23, 0.07, 0.03, 0.04]
 DURATION_LABELS = ["0-3m", "3-6m", "6-12m", "1-2y", "2-3y", "3-4y", "4y+"]
 #: S: CBS youth care 2021, care form at start
@@ -37,10 +39,10 @@ SOURCE_TARGET = {"gp": 0.385, "municipal_team": 0.308, "none": 0.134, "certified
 
 
 def measure(job) -> dict[str, float]:
-    """One product-regime replication: every calibrated statistic."""
+    """One replication of the status quo: every calibrated statistic."""
     config, overrides, seed = job
     cfg = sim.load_config(config, overrides)
-    res = sim.run(cfg, regime="product", seed=seed)
+    res = sim.run(cfg, regime=STATUS_QUO, seed=seed)
     ep, s = res.episodes, res.contract_start_day
     started = ep["care_start"] >= s
     done = (ep["record_type"] == "completed") & (ep["exit_time"] >= s)
@@ -77,14 +79,10 @@ def main() -> int:
     args = ap.parse_args()
     overrides = dict(s.split("=", 1) for s in args.set)
     jobs = [(args.config, overrides, replication_seed(args.seed, r)) for r in range(args.reps)]
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as ex:
-            rows = list(ex.map(measure, jobs))
-    else:
-        rows = [measure(j) for j in jobs]
+    rows = parallel_map(measure, jobs, args.workers)
     failed = 0
     if not args.json:
-        print(f"calibration of {args.config} (product regime, {args.reps} replications, "
+        print(f"calibration of {args.config} ({STATUS_QUO} regime, {args.reps} replications, "
               f"evaluation horizon; 95% t-CI over replications)")
         print(f"{'statistic':32s} {'target':>9s} {'simulated':>10s} {'95% CI':>21s} {'tolerance':>10s}  result")
     for name, target, tol, kind in targets():

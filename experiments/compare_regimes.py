@@ -2,14 +2,9 @@
 added until the paired difference in mean wait is known to a stated precision."""
 from __future__ import annotations
 
-from _common import (HEADLINE, arguments, base_overrides, conclude, fmt_ci, output_dir,
-                     paired_against, select, sweep)
+from _common import (DIFFERENCE, HEADLINE, REFORM, STATUS_QUO, arguments, base_overrides, by_regime, conclude,
+                     fmt_ci, output_dir, paired_against, sweep)
 from sim.analysis.stats import paired_differences, t_interval
-
-
-def _rows(table):
-    """Rows of a DataFrame or a sim.Table as dicts."""
-    return table.to_dict("records") if hasattr(table, "to_dict") and not hasattr(table, "rows") else list(table.rows())
 
 PRECISION_WEEKS = 1.0   # half-width of the 95% CI of the paired difference in mean wait
 MAX_REPLICATIONS = 80
@@ -23,14 +18,14 @@ def main() -> None:
         "pilot": args.reps, "max": MAX_REPLICATIONS}
     res = sweep(args, out, overrides=base_overrides(args), replications=reps)
     runs = res.runs
-    prod, exp = select(runs, regime="product"), select(runs, regime="expertise")
+    prod, exp = by_regime(runs)
     n = len(prod)
-    lines = [f"{n} paired replications (seed {args.seed}); difference = expertise - product, paired t, 95% CI"
+    lines = [f"{n} paired replications (seed {args.seed}); difference = {DIFFERENCE}, paired t, 95% CI"
              + ("" if args.quick else f"; target half-width {PRECISION_WEEKS} weeks for the mean wait")]
     for metric, unit in HEADLINE.items():
         a, b = t_interval(prod[metric]), t_interval(exp[metric])
         d = paired_against(prod, exp, metric)
-        lines.append(f"- {metric}: product {fmt_ci(a, unit)}; expertise {fmt_ci(b, unit)}; "
+        lines.append(f"- {metric}: {STATUS_QUO} {fmt_ci(a, unit)}; {REFORM} {fmt_ci(b, unit)}; "
                      f"difference {fmt_ci(d, unit, signed=True)}")
     d = paired_against(prod, exp, "wait_mean_weeks")
     if not args.quick:
@@ -38,12 +33,13 @@ def main() -> None:
         lines.append(f"- precision: half-width of the wait difference {d.half_width:.2f} weeks after {n} "
                      f"replications ({'target reached' if reached else f'target NOT reached (max {MAX_REPLICATIONS})'})")
     if n > 2:
-        crn = paired_differences(runs, metrics=list(HEADLINE))
-        for row in _rows(crn):
+        crn = paired_differences(runs, metrics=list(HEADLINE), a=STATUS_QUO, b=REFORM)
+        for row in crn.to_dict("records"):
             lines.append(f"- common random numbers, {row['metric']}: correlation between regimes "
                          f"{row['corr']:+.2f}; variance reduction of the difference against independent "
                          f"streams {row['crn_variance_reduction']:.0%}")
-    conclude(out, "Product vs expertise regime, default Achterhoek configuration", lines, args.quick)
+    conclude(out, f"{STATUS_QUO.capitalize()} vs {REFORM} regime, default Achterhoek configuration", lines,
+             args.quick)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,15 @@ at the switch (handovers, waits) and on new referrals."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from _common import arguments, conclude, fmt_ci, output_dir, paired_against, select
+from _common import DIFFERENCE, arguments, by_regime, conclude, fmt_ci, output_dir, paired_against
 import sim
-from sim.model.streams import replication_seed
-from sim.table import Table
 from sim.analysis.stats import t_interval
+from sim.experiment.executors import parallel_map
+from sim.model.streams import replication_seed
+from sim.units import DAYS_PER_WEEK, DAYS_PER_YEAR
 
 DATES = ["2021-01-01", "2021-04-01", "2021-07-01", "2022-01-01", "2022-07-01"]
 
@@ -25,7 +25,7 @@ def first_year(job) -> dict:
     ep, s = res.episodes, res.contract_start_day
     start, end, ref = ep["care_start"], ep["care_end"], ep["referral_time"]
     in_care = (start < s) & ~(end < s)          # in care at the switch (NaN end: still in care)
-    new = (ref >= s) & (ref < s + 365.25) & ~np.isnan(start)
+    new = (ref >= s) & (ref < s + DAYS_PER_YEAR) & ~np.isnan(start)
     moved = in_care & (ep["handovers"] > 0)
     y0 = {k: float(v[0]) for k, v in res.yearly.columns.items()} if len(res.yearly) else {}
     return {
@@ -33,7 +33,7 @@ def first_year(job) -> dict:
         "in_care_at_switch": int(in_care.sum()),
         "handover_share_in_care": float(moved.sum() / max(in_care.sum(), 1)),
         "dropped_or_waiting_after_switch": int(((ep["record_type"] != "completed") & in_care).sum()),
-        "new_referral_wait_weeks": float(np.mean((start[new] - ref[new]) / 7.0)) if new.any() else np.nan,
+        "new_referral_wait_weeks": float(np.mean((start[new] - ref[new]) / DAYS_PER_WEEK)) if new.any() else np.nan,
         "year1_wait_mean_weeks": y0.get("wait_mean_weeks", np.nan),
         "year1_care_cost_eur": y0.get("care_cost_eur_per_year", np.nan),
         "year1_admin_cost_eur": y0.get("admin_cost_eur_per_year", np.nan),
@@ -48,17 +48,12 @@ def main() -> None:
     over = {"timeline.start": "2019-07-01", "timeline.end": "2023-07-02"} if args.quick else {}
     jobs = [(args.config, over, d, r, rep, replication_seed(args.seed, rep))
             for d in dates for rep in range(args.reps) for r in sim.REGIMES]
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as ex:
-            rows = list(ex.map(first_year, jobs))
-    else:
-        rows = [first_year(j) for j in jobs]
-    table = Table.from_rows(rows)
+    table = sim.Table.from_rows(parallel_map(first_year, jobs, args.workers))
     table.write_csv(out / "runs.csv")
     runs = table.to_pandas()
-    lines = ["first 12 months after the switch: expertise - product (paired over replications)"]
+    lines = [f"first 12 months after the switch: {DIFFERENCE} (paired over replications)"]
     for d in dates:
-        p, e = select(runs, contract_start=d, regime="product"), select(runs, contract_start=d, regime="expertise")
+        p, e = by_regime(runs, contract_start=d)
         when = dt.date.fromisoformat(d).strftime("%d %b %Y")
         lines.append(
             f"- {when}: {t_interval(e['in_care_at_switch']).mean:,.0f} youths in care at the switch; "

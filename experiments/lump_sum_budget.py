@@ -2,7 +2,8 @@
 with the safety valve on and off, and a population-based share of 0-30%."""
 from __future__ import annotations
 
-from _common import arguments, base_overrides, conclude, fmt_ci, output_dir, paired_against, select, sweep
+from _common import (DIFFERENCE, REFORM, STATUS_QUO, arguments, base_overrides, conclude, fmt_ci, output_dir,
+                     paired_against, select, sweep)
 
 LEVELS = [0.8, 0.9, 1.0, 1.1, 1.2]
 VALVE = [True, False]
@@ -15,12 +16,12 @@ def main() -> None:
     out = output_dir("lump_sum_budget", args)
     levels, valve, pop = ([0.8, 1.2], [True], [0.0, 0.3]) if args.quick else (LEVELS, VALVE, POPULATION)
     over = base_overrides(args)
-    base = sweep(args, out / "product", overrides=over, regimes=["product"]).runs
-    budget = sweep(args, out / "level_valve", overrides=over, regimes=["expertise"],
+    base = sweep(args, out / STATUS_QUO, overrides=over, regimes=[STATUS_QUO]).runs
+    budget = sweep(args, out / "level_valve", overrides=over, regimes=[REFORM],
                    factors={"grid": {B + "level": levels, B + "safety_valve.enabled": valve}}).runs
-    share = sweep(args, out / "population_share", overrides=over, regimes=["expertise"],
+    share = sweep(args, out / "population_share", overrides=over, regimes=[REFORM],
                   factors={"grid": {B + "population_share": pop}}).runs
-    lines = ["budget level (x the status quo's spending) and safety valve: expertise - product"]
+    lines = [f"budget level (x the status quo's spending) and safety valve: {DIFFERENCE}"]
     for lv in levels:
         for v in valve:
             sel = select(budget, **{B + "level": lv, B + "safety_valve.enabled": v})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import arguments, base_overrides, conclude, fmt_ci, output_dir, select, sweep
+from _common import DIFFERENCE, arguments, base_overrides, by_regime, conclude, fmt_ci, output_dir, select, sweep
 from sim.config import MECHANISMS
 from sim.analysis.stats import t_interval
 
@@ -12,9 +12,8 @@ METRICS = {"wait_mean_weeks": "weeks", "goal_attained_rate": "", "care_cost_eur_
 
 
 def differences(runs, metric: str) -> dict[int, float]:
-    """Per replication: expertise - product."""
-    p = select(runs, regime="product").set_index("replication")[metric]
-    e = select(runs, regime="expertise").set_index("replication")[metric]
+    """Per replication: the reform minus the status quo."""
+    p, e = (rows.set_index("replication")[metric] for rows in by_regime(runs))
     d = (e - p).dropna()
     return {int(k): float(v) for k, v in d.items()}
 
@@ -29,7 +28,7 @@ def main() -> None:
     runs = sweep(args, out, overrides=base_overrides(args), factors={"coupled": [coupled]}).runs
     key = lambda m: {f"mechanisms.{x}": (x != m) for x in mechs}  # noqa: E731
     full = select(runs, **{k: True for k in coupled})
-    lines = ["regime difference (expertise - product) with all mechanisms on, and the part each explains "
+    lines = [f"regime difference ({DIFFERENCE}) with all mechanisms on, and the part each explains "
              "(difference with it on minus with it off, paired over replications)"]
     for metric, unit in METRICS.items():
         d_full = differences(full, metric)

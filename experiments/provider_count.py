@@ -2,7 +2,8 @@
 of the dropped providers' capacity retained by the contracted ones."""
 from __future__ import annotations
 
-from _common import arguments, base_overrides, conclude, fmt_ci, output_dir, paired_against, select, sweep
+from _common import (DIFFERENCE, REFORM, STATUS_QUO, arguments, base_overrides, conclude, fmt_ci, output_dir,
+                     paired_against, select, sweep)
 
 COUNTS = [221, 120, 60, 35]
 RETAINED = [0.0, 0.5, 1.0]
@@ -13,12 +14,12 @@ def main() -> None:
     out = output_dir("provider_count", args)
     counts, retained = ([60, 35], [0.0, 1.0]) if args.quick else (COUNTS, RETAINED)
     over = base_overrides(args)
-    # the product regime does not depend on these factors: one baseline, paired on replication
-    base = sweep(args, out / "product", overrides=over, regimes=["product"]).runs
-    runs = sweep(args, out / "expertise", overrides=over, regimes=["expertise"],
+    # the status quo does not depend on these factors: one baseline, paired on replication
+    base = sweep(args, out / STATUS_QUO, overrides=over, regimes=[STATUS_QUO]).runs
+    runs = sweep(args, out / REFORM, overrides=over, regimes=[REFORM],
                  factors={"grid": {"regimes.expertise.contracted_providers": counts,
                                    "regimes.expertise.transition.retained_capacity_share": retained}}).runs
-    lines = ["contracted providers x retained capacity: expertise - product, paired over replications"]
+    lines = [f"contracted providers x retained capacity: {DIFFERENCE}, paired over replications"]
     for n in counts:
         for r in retained:
             sel = select(runs, **{"regimes.expertise.contracted_providers": n,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import arguments, base_overrides, conclude, output_dir, require, select, sweep
+from _common import DIFFERENCE, arguments, base_overrides, by_regime, conclude, output_dir, require, sweep
 from sim.present.figures import morris_plot
 from sim.table import Table
 
@@ -38,13 +38,13 @@ def main() -> None:
     over = base_overrides(args, **({"timeline.end": "2024-07-01"} if args.quick else {}))
     runs = sweep(args, out, overrides=over, factors={"coupled": [coupled]}).runs
     lines = [f"Morris screening, {r} trajectories x {len(names) + 1} points, {args.reps} replication(s) "
-             "per point on common random numbers; output = expertise - product"]
+             f"per point on common random numbers; output = {DIFFERENCE}"]
     morris_rows: list[dict] = []
     for metric in OUTPUTS:
         y = []
         for row in X:
             at = {n: float(v) for n, v in zip(names, row)}
-            p, e = select(runs, regime="product", **at), select(runs, regime="expertise", **at)
+            p, e = by_regime(runs, **at)
             y.append(float(np.mean(np.asarray(e[metric], float)) - np.mean(np.asarray(p[metric], float))))
         res = analyze.analyze(problem, X, np.array(y), num_levels=4, seed=args.seed)
         order = np.argsort(res["mu_star"])[::-1]

@@ -7,15 +7,21 @@ layer and presentation (``compare``, ``run_sweep``, ``load_results``,
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, load_config, with_overrides
 from .errors import ConfigError, InvariantError, StoreError, SweepError
 from .experiment.provenance import package_version as _package_version
 from .model.policy import FollowUp, Regime
-from .regimes import REGIMES
+from .regimes import REFORM, REGIMES, STATUS_QUO
 from .run import RunResult, run
 from .table import Table
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
+    from .experiment.compare import Comparison, compare
+    from .experiment.store import Results, load_results
+    from .experiment.sweep import run_sweep
+    from .present.report import write_report
 
 __version__ = _package_version()
 
@@ -43,5 +49,6 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["Config", "ConfigError", "SweepError", "StoreError", "InvariantError", "load_config",
-           "with_overrides", "run", "RunResult", "Table", "REGIMES", "Regime", "FollowUp", "compare",
+           "with_overrides", "run", "RunResult", "Table", "REGIMES", "STATUS_QUO", "REFORM", "Regime", "FollowUp",
+           "compare",
            "Comparison", "run_sweep", "load_results", "Results", "write_report", "__version__"]

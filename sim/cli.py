@@ -13,15 +13,16 @@ A user error (bad config, bad argument, unreadable file) prints one line,
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from .errors import ConfigError, did_you_mean
+from .regimes import REGIMES, STATUS_QUO
+
 PROG = "caresim"
-DEFAULT_REGIMES = ("product", "expertise")
 
 
 class UsageError(Exception):
@@ -98,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[config], help="one run of one regime",
                        description="Run one regime once and print its summary.")
     p.add_argument("--regime", required=True, metavar="R",
-                   help=f"regime after the contract start: {' or '.join(DEFAULT_REGIMES)} "
-                   "(product = the status quo continues)")
+                   help=f"regime after the contract start: {' or '.join(REGIMES)} "
+                   f"({STATUS_QUO} = the status quo continues)")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write summary.csv, episodes.csv, monthly.csv, yearly.csv and manifest.json here")
@@ -194,12 +195,6 @@ def _prepare_out(out: Optional[Path]) -> None:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
 
-def _regimes() -> tuple[str, ...]:
-    import sim
-
-    return tuple(getattr(sim, "REGIMES", DEFAULT_REGIMES))
-
-
 def _wrote(paths: Sequence[Path]) -> None:
     if paths:
         folder = paths[0].parent
@@ -213,11 +208,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     from .present import output, tables
 
-    regimes = _regimes()
-    if args.regime not in regimes:
-        near = difflib.get_close_matches(args.regime, regimes, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise UsageError(f"--regime: unknown regime {args.regime!r}, expected one of {list(regimes)}{hint}")
+    if args.regime not in REGIMES:
+        raise UsageError(f"--regime: unknown regime {args.regime!r}, expected one of {list(REGIMES)}"
+                         f"{did_you_mean(args.regime, REGIMES)}")
     cfg = _load(args)
     _prepare_out(args.out)
     res = sim.run(cfg, regime=args.regime, seed=args.seed)
@@ -247,7 +240,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         f"{cfg.region.name}: {cmp.replications} paired replication{'s' if cmp.replications != 1 else ''} "
         f"(seed {cmp.seed}), "
         f"evaluation horizon {tl.contract_start} to {tl.end} ({tl.horizon_years:.1f} years); "
-        "95% CIs, difference = expertise - product (paired t)"
+        f"95% CIs, difference = {cmp.regimes[-1]} - {cmp.regimes[0]} (paired t)"
     )
     print(tables.format_comparison(cmp.table))
     if args.out is not None:
@@ -258,26 +251,9 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def product_count(cfg) -> int:
     """Number of products in the catalogue of the product regime."""
-    try:
-        from .model.world import product_grid
-    except ImportError:
-        product_grid = None
-    if product_grid is not None:
-        return len(product_grid(cfg))
-    return product_count_from_config(cfg)
+    from .model.world import product_grid
 
-
-def product_count_from_config(cfg) -> int:
-    """levels x care forms x domains, less the excluded domain/care-form pairs, plus custom products."""
-    p = cfg.products
-    forms = set(p.care_forms)
-    excluded = {
-        (d, f)
-        for d, _, f in (pair.partition("/") for pair in p.exclude)
-        if d in cfg.demand.domains and f in forms
-    }
-    grid = len(p.levels) * (len(cfg.demand.domains) * len(forms) - len(excluded))
-    return grid + len(p.custom)
+    return len(product_grid(cfg))
 
 
 def check_text(cfg, path: str) -> str:
@@ -296,7 +272,7 @@ def check_text(cfg, path: str) -> str:
         ("region", f"{region.name}: {len(region.municipalities)} municipalities, "
                    f"youth population {sum(region.municipalities.values()):,}, "
                    f"first referrals {demand.first_referrals_per_year:,.0f}/year"),
-        ("timeline", f"{tl.start} to {tl.end}: warm-up {warmup_years:.1f} years under the product regime, "
+        ("timeline", f"{tl.start} to {tl.end}: warm-up {warmup_years:.1f} years under the {STATUS_QUO} regime, "
                      f"contract start {tl.contract_start}, evaluation horizon {tl.horizon_years:.1f} years"),
         ("product", f"{cfg.providers.count} providers, {product_count(cfg)} products, "
                     f"admin overhead {prod.admin.overhead_share:.2f} of staff time"),
@@ -410,8 +386,6 @@ def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
 # --------------------------------------------------------------------------- entry point
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from .errors import ConfigError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,11 +1,12 @@
 """Results as data: a columnar table that pandas reads directly."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
+
+from . import files
 
 
 class Table:
@@ -41,14 +42,14 @@ class Table:
         for vals in zip(*(self.columns[k].tolist() for k in keys)):
             yield dict(zip(keys, vals))
 
-    def write_csv(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = list(self.columns)
-        with path.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(keys)
-            w.writerows(zip(*(self.columns[k].tolist() for k in keys)))
+    def write_csv(self, path: str | Path) -> Path:
+        """The table as a CSV file, atomically (the cell convention of :mod:`sim.files`)."""
+        return files.write_csv(path, self.columns)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, text: Iterable[str] = ()) -> "Table":
+        """A CSV file written by :meth:`write_csv` (``text``: columns kept as text)."""
+        return cls(files.read_csv(path, text))
 
     @classmethod
     def from_rows(cls, rows: list[Mapping[str, Any]]) -> "Table":

@@ -13,7 +13,8 @@ import pytest
 
 import sim
 from sim import cli
-from sim.present.report import load_any, read_csv, write_report
+from sim.files import read_csv
+from sim.present.report import load_any, write_report
 
 from _load import load_script
 from conftest import ACHTERHOEK, SMALL

@@ -268,13 +268,15 @@ def test_mser_details():
 
 
 def test_warmup_report_runs_the_status_quo(small_cfg):
-    a = stats.warmup_analysis(small_cfg, replications=2, seed=1)
+    from sim.experiment.warmup import warmup_analysis, warmup_report
+
+    a = warmup_analysis(small_cfg, replications=2, seed=1)
     assert a["warmup_months"] == pytest.approx(546 / (365.25 / 12))
     for name in ("waiting_list", "youths_in_care"):
         s = a["series"][name]
         assert 0 <= s["truncation_months"] <= a["months"] // 2
         assert len(s["per_replication_months"]) == 2
         assert s["long_enough"] == (s["truncation_months"] <= a["warmup_months"])
-    text = stats.warmup_report(small_cfg, replications=2, seed=1)
+    text = warmup_report(small_cfg, replications=2, seed=1)
     assert "waiting_list" in text and "youths_in_care" in text and "configured warm-up: 2021-01-01" in text
     assert "verdict" in text

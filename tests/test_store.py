@@ -9,9 +9,10 @@ import os
 import numpy as np
 import pytest
 
+from sim.files import atomic_path, parse_column
 from sim.table import Table
-from sim.experiment.store import (Store, StoreError, atomic_path, convert_column, load_results, parse_name, part_name,
-                       read_part, write_part)
+from sim.experiment.store import (TEXT_COLUMNS, Store, StoreError, load_results, parse_name, part_name, read_part,
+                                  write_part)
 
 ROW = {"point": "0123456789", "a.b": 3, "c": 0.1 + 0.2, "flag": True, "regime": "product", "replication": 2,
        "seed": 4294967295, "m": math.nan, "big": 1e300, "tiny": -5e-324, "when": "2022-01-01", "error": ""}
@@ -47,12 +48,13 @@ def test_a_part_file_reads_back_to_the_same_typed_values(tmp_path, fmt):
 
 
 def test_column_types_are_inferred_like_a_table():
-    assert convert_column(["1", "-2"]).dtype == np.int64
-    assert convert_column(["1", "nan", "2.5"]).dtype == float
-    assert convert_column(["True", "False"]).dtype == bool
-    assert convert_column(["", ""]).dtype == object
-    assert list(convert_column(["0012", "3"], "point")) == ["0012", "3"]
-    assert list(convert_column(["", "ValueError('x')"], "error")) == ["", "ValueError('x')"]
+    assert parse_column(["1", "-2"]).dtype == np.int64
+    assert parse_column(["1", "nan", "2.5"]).dtype == float
+    assert parse_column(["True", "False"]).dtype == bool
+    assert parse_column(["", ""]).dtype == object
+    assert "point" in TEXT_COLUMNS and "error" in TEXT_COLUMNS
+    assert list(parse_column(["0012", "3"], text=True)) == ["0012", "3"]
+    assert list(parse_column(["", "ValueError('x')"], text=True)) == ["", "ValueError('x')"]
 
 
 def test_part_names_round_trip_and_temporaries_are_not_parts():

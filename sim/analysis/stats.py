@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 from scipy import special
@@ -40,7 +40,7 @@ __all__ = [
     "Interval", "t_interval", "paired_interval", "half_width", "bonferroni",
     "summarise_runs", "paired_differences", "crn_variance_reduction",
     "replications_needed", "sequential_done", "sequential", "Sequential",
-    "Mser", "mser", "mser5", "warmup_analysis", "warmup_report",
+    "Mser", "mser", "mser5",
 ]
 
 
@@ -138,7 +138,7 @@ def summarise_runs(runs, metrics: Optional[Sequence[str]] = None, by: Optional[S
     """Mean, sd, n and t-CI of each metric per group of runs.
 
     ``runs``: one row per run (a runs table from a sweep or ``cmp.runs``).
-    ``metrics``: columns to summarise (default: every ``sim.metrics.METRICS``
+    ``metrics``: columns to summarise (default: every ``sim.model.metrics.METRICS``
     key present). ``by``: grouping columns (default ``("point", "regime")``,
     leaving out those the table lacks). Rows with a non-empty ``error`` are
     dropped when ``drop_errors``. ``adjust="bonferroni"`` widens every interval
@@ -172,10 +172,19 @@ PAIRED_COLUMNS = ["metric", "a", "b", "n", "mean_a", "mean_b", "sd_a", "sd_b", "
                   "crn_variance_reduction", "crn_factor", "level"]
 
 
-def paired_differences(runs, metrics: Optional[Sequence[str]] = None, a: str = "product", b: str = "expertise",
-                       by: Optional[Sequence[str]] = None, level: float = 0.95, adjust: Optional[str] = None,
-                       m: Optional[int] = None, pair_on: str = "replication", drop_errors: bool = True):
-    """Paired difference ``b - a`` between two regimes per design point and metric.
+#: the default pair of :func:`paired_differences`: ``sim.regimes.STATUS_QUO`` and
+#: ``sim.regimes.REFORM`` (spelled out because analysis never imports the regimes;
+#: tests/test_api.py checks they agree)
+DEFAULT_PAIR = ("product", "expertise")
+
+
+def paired_differences(runs, metrics: Optional[Sequence[str]] = None, a: str = DEFAULT_PAIR[0],
+                       b: str = DEFAULT_PAIR[1], by: Optional[Sequence[str]] = None, level: float = 0.95,
+                       adjust: Optional[str] = None, m: Optional[int] = None, pair_on: str = "replication",
+                       drop_errors: bool = True):
+    """Paired difference ``b - a`` between two regimes per design point and metric
+    (the one implementation behind ``comparison.csv`` of ``caresim compare``
+    and the report's ``paired.csv``).
 
     Runs of regime ``a`` and ``b`` are matched on ``pair_on`` (the replication,
     which fixes the seed, so a pair shares its random numbers) within each group

@@ -4,18 +4,22 @@ cluster, all behind the ``concurrent.futures.Executor`` interface.
 ``open_executor(kind, workers, scheduler)`` is a context manager yielding
 ``(executor, slots)``: ``slots`` is how many runs the executor works on at
 once, so the sweep keeps about twice that many in flight (bounded memory,
-results written as they finish). Results never depend on the executor.
+results written as they finish). ``parallel_map`` is the same path for a
+fixed list of jobs (``caresim compare``, the warm-up check): in this process
+for one worker, else a process pool whose workers exit when the parent dies.
+Results never depend on the executor.
 """
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import closing, contextmanager
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from ..errors import SweepError
+from ..errors import SweepError, did_you_mean
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -56,6 +60,16 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="caresim-parent-watch", daemon=True).start()
 
 
+def check_executor(kind: str, workers: Optional[int] = None) -> None:
+    """SweepError (one line) unless ``kind`` is an executor and ``workers``
+    (when given) a positive number."""
+    if kind not in EXECUTORS:
+        raise SweepError(f"executor: unknown executor {kind!r}, expected one of {list(EXECUTORS)}"
+                         f"{did_you_mean(kind, EXECUTORS)}")
+    if workers is not None and int(workers) < 1:
+        raise SweepError(f"workers: got {workers}; expected a positive integer")
+
+
 def default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -71,10 +85,7 @@ def open_executor(kind: str = "process", workers: Optional[int] = None,
     ``tcp://host:8786``, or (from Python) a ``distributed.Client``,
     ``LocalCluster`` or other cluster object.
     """
-    if kind not in EXECUTORS:
-        raise SweepError(f"executor: unknown executor {kind!r}, expected one of {list(EXECUTORS)}")
-    if workers is not None and int(workers) < 1:
-        raise SweepError(f"workers: got {workers}; expected a positive integer")
+    check_executor(kind, workers)
     if kind == "serial":
         ex = SerialExecutor()
         try:
@@ -141,3 +152,80 @@ def _dask(workers: Optional[int], scheduler: Any) -> Iterator[tuple[Executor, in
                 obj.close()
             except Exception:  # pragma: no cover - best effort at shutdown
                 pass
+
+
+
+def window(executor: Executor, slots: int) -> int:
+    """How many calls to keep in flight: one at a time in this process, else
+    twice the executor's slots (busy workers, bounded memory)."""
+    return 1 if isinstance(executor, SerialExecutor) else 2 * max(1, int(slots))
+
+
+def as_finished(executor: Executor, fn: Callable[[Any], Any], calls: Iterable[tuple[Any, Any]],
+                in_flight: int) -> Iterator[tuple[Any, Future]]:
+    """Submit ``fn(arg)`` for each ``(tag, arg)`` of ``calls`` (read lazily),
+    at most ``in_flight`` at a time, and yield ``(tag, future)`` as each
+    finishes (in submission order among those finishing together). A submit
+    that raises (e.g. a broken pool) yields a future holding its exception.
+    Closing the generator early cancels the calls still waiting."""
+    calls = iter(calls)
+    inflight: dict[Future, Any] = {}
+    order: dict[Future, int] = {}
+    more = True
+    try:
+        while more or inflight:
+            while more and len(inflight) < in_flight:
+                try:
+                    tag, arg = next(calls)
+                except StopIteration:
+                    more = False
+                    break
+                try:
+                    fut = executor.submit(fn, arg)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+                    fut = Future()
+                    fut.set_exception(exc)
+                inflight[fut] = tag
+                order[fut] = len(order)
+            if not inflight:
+                continue
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=order.__getitem__):
+                yield inflight.pop(fut), fut
+    finally:
+        for fut in inflight:
+            fut.cancel()
+
+
+def progress_bar(enabled: bool, desc: str, total: Optional[int] = None):
+    """A tqdm bar on stderr counting runs, or None when not ``enabled``."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=desc, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def parallel_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,
+                 progress: Optional[str] = None) -> list:
+    """``[fn(job) for job in jobs]``: in this process when ``workers`` is 1,
+    else on a pool of ``workers`` processes (:func:`open_executor`, so with
+    the orphan guard). Results come in the order of ``jobs``, whatever order
+    they finish in; a job's exception is raised as it arrives and the jobs not
+    started are cancelled. ``progress``: the description of a progress bar
+    counting finished jobs (None: no bar)."""
+    jobs = list(jobs)
+    results: list = [None] * len(jobs)
+    kind = "serial" if int(workers) <= 1 else "process"
+    bar = progress_bar(progress is not None, progress or "", total=len(jobs))
+    try:
+        with open_executor(kind, min(int(workers), max(len(jobs), 1))) as (ex, slots):
+            with closing(as_finished(ex, fn, enumerate(jobs), window(ex, slots))) as finished:
+                for i, fut in finished:
+                    results[i] = fut.result()
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results

@@ -1,8 +1,11 @@
 """Provenance: what a set of results was made with (code version, git commit
-and dirty flag, library versions, platform) and the manifest that records it."""
+and dirty flag, library versions, platform, time, resolved config): one block,
+:func:`provenance`, in the manifest of ``caresim run``/``compare`` folders
+(:func:`manifest`) and of sweep stores (``sim.experiment.sweep.build_manifest``)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import shlex
 import subprocess
@@ -12,12 +15,16 @@ from typing import Any, Optional, Sequence
 
 from ..config import Config, config_to_dict
 
+
 def _git(args: list[str], where: Optional[Path]) -> Optional[str]:
-    """Output of ``git ARGS`` in the repository holding the package, or None."""
+    """Output of ``git ARGS`` in the repository holding the package, or None.
+    Without optional locks (``GIT_OPTIONAL_LOCKS=0``): ``git status`` then
+    never writes ``.git/index.lock``, so reading the commit cannot get in the
+    way of a commit being made at the same time."""
     where = Path(where) if where is not None else Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
-                             timeout=10, stdin=subprocess.DEVNULL)
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=10,
+                             stdin=subprocess.DEVNULL, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout if out.returncode == 0 else None
@@ -54,6 +61,30 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance(cfg: Optional[Config] = None, created: Optional[str] = None) -> dict[str, Any]:
+    """The provenance block of every manifest: caresim version, git commit and
+    dirty flag (None outside a checkout), library versions, platform, the time
+    the results were ``created`` (default now) and, given ``cfg``, the resolved
+    config."""
+    git = git_commit()
+    block: dict[str, Any] = {
+        "caresim_version": package_version(),
+        "git_commit": git,
+        "git_dirty": git_dirty() if git else None,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "created": created or now(),
+    }
+    if cfg is not None:
+        block["config"] = config_to_dict(cfg)
+    return block
+
+
 def manifest(
     cfg: Config,
     argv: Sequence[str],
@@ -61,19 +92,13 @@ def manifest(
     files: Sequence[str],
     **extra: Any,
 ) -> dict[str, Any]:
-    """Everything needed to reproduce a set of results."""
-    git = git_commit()
+    """Everything needed to reproduce a ``caresim run``/``compare`` folder:
+    the command, ``extra`` fields, seeds, files and :func:`provenance`."""
     return {
-        "caresim_version": package_version(),
         "command": shlex.join(["caresim", *argv]),
         "argv": list(argv),
         **extra,
         "seeds": [int(s) for s in seeds],
         "files": list(files),
-        "git_commit": git,
-        "git_dirty": git_dirty() if git else None,
-        "versions": versions(),
-        "platform": platform.platform(),
-        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "config": config_to_dict(cfg),
+        **provenance(cfg),
     }

@@ -52,10 +52,10 @@ def next_counts(counts: Mapping[str, int], samples: Mapping[str, Any], half_widt
     differences over its ``counts[point]`` replications, NaN dropped).
 
     A point is done when its paired-t half-width is at most ``half_width``
-    (Law's stopping rule, ``sim.stats.sequential_done``; relative: a fraction
+    (Law's stopping rule, ``sim.analysis.stats.sequential_done``; relative: a fraction
     of |mean|) or it has ``maximum`` replications. Otherwise it gets ``step``
     more replications, or without ``step`` as many as Law's approximate
-    number of replications says (``sim.stats.replications_needed``, at least
+    number of replications says (``sim.analysis.stats.replications_needed``, at least
     one more); never more than ``maximum``. The sweep stops when nothing
     changes."""
     alpha = 1.0 - level

@@ -26,17 +26,16 @@ import math
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..config import Config, apply_overrides, config_to_dict, format_error, read_yaml, validate
-from ..errors import ConfigError, SweepError, SweepWarning, did_you_mean
+from ..errors import ConfigError, SweepError, did_you_mean
 from ..model.metrics import METRICS
 from ..regimes import REGIMES
-from .design import _merge, design
+from .design import design
 
-OUTPUTS = ("episodes", "monthly", "yearly")
 POINT_ID_LENGTH = 10
 
 
@@ -48,7 +47,7 @@ class _Spec(BaseModel):
 class Target(_Spec):
     """The precision to reach: half-width of the paired difference of ``metric``."""
 
-    metric: str = Field(description="a summary metric (sim.metrics.METRICS)")
+    metric: str = Field(description="a summary metric (sim.model.metrics.METRICS)")
     half_width: float = Field(gt=0, description="target half-width of the CI of the paired difference")
     level: float = Field(0.95, gt=0, lt=1, description="confidence level")
     relative: bool = Field(False, description="half_width is a fraction of |mean difference|")

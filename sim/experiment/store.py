@@ -18,14 +18,11 @@ reading and removed when a sweep opens the store.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib.util
 import json
 import math
 import os
-import re
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +30,8 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..errors import StoreError, SweepError
+from ..errors import StoreError
+from ..files import atomic_path, cell, is_temporary, pandas_options, write_csv, write_json
 from ..table import Table
 
 MANIFEST = "manifest.json"
@@ -41,8 +39,8 @@ RUNS = "runs"
 TABLES = ("episodes", "monthly", "yearly")
 FORMATS = ("csv", "parquet")
 KEY_COLUMNS = ("point", "regime", "replication")
-_STR_COLUMNS = {"point", "regime", "error"}
-_TMP = re.compile(r"^\..+\.tmp$")
+#: always read as text, whatever they look like
+TEXT_COLUMNS = ("point", "regime", "error")
 
 
 Key = tuple[str, str, int]
@@ -67,97 +65,15 @@ def parse_name(name: str) -> Optional[Key]:
     return point, regime, int(rep)
 
 
-# --------------------------------------------------------------------------- atomic files
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def atomic_path(path: Path, sync_dir: bool = False) -> Iterator[Path]:
-    """Yield a hidden temporary path next to ``path``; on success it is
-    flushed to disk (fsync) and renamed over ``path`` (``os.replace``); on
-    failure removed. ``sync_dir`` also flushes the rename itself (without it,
-    an OS crash may forget a rename: the run is then simply run again)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    if sync_dir:
-        _fsync_dir(path.parent)
-
-
-def write_json_atomic(path: Path, data: Mapping[str, Any]) -> Path:
-    with atomic_path(path, sync_dir=True) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, default=_json_default, allow_nan=True)
-            fh.write("\n")
-    return path
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (dt.date, dt.datetime, Path)):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def cell(value: Any) -> str:
-    """A value as CSV text that reads back to the same value (floats in full precision)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else repr(value)
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, default=str)
-    return str(value)
-
-
 def write_part(path: Path, columns: Mapping[str, Sequence[Any]], fmt: str = "csv") -> Path:
     """A table (column -> values) as one part file, atomically."""
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    if fmt != "parquet":
+        return write_csv(path, columns)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-            arrays = {k: _arrow_values(v) for k, v in columns.items()}
-            pq.write_table(pa.table(arrays), tmp)
-        else:
-            keys = list(columns)
-            n = len(columns[keys[0]]) if keys else 0
-            cols = [list(columns[k]) if not isinstance(columns[k], np.ndarray) else columns[k].tolist() for k in keys]
-            with open(tmp, "w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow(keys)
-                for i in range(n):
-                    w.writerow([cell(c[i]) for c in cols])
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table({k: _arrow_values(v) for k, v in columns.items()}), tmp)
     return path
 
 
@@ -172,36 +88,6 @@ def _arrow_values(values: Sequence[Any]) -> list:
 
 
 # --------------------------------------------------------------------------- reading
-def convert_column(values: Sequence[str], name: str = "") -> np.ndarray:
-    """CSV text to a typed column: bool, int, float, else str (point, regime
-    and error are always str; an all-empty column stays str)."""
-    if name in _STR_COLUMNS:
-        return np.array(values, dtype=object)
-    vals = list(values)
-    if vals and all(v in ("True", "False") for v in vals):
-        return np.array([v == "True" for v in vals], dtype=bool)
-    try:
-        if vals and all(v and (v.lstrip("-").isdigit()) for v in vals):
-            return np.array([int(v) for v in vals], dtype=np.int64)
-    except (ValueError, OverflowError):
-        pass
-    try:
-        if vals and all(v != "" for v in vals):
-            return np.array([float(v) for v in vals], dtype=float)
-    except ValueError:
-        pass
-    return np.array(vals, dtype=object)
-
-
-def read_csv_text(path: Path) -> dict[str, list[str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return {}
-    header = rows[0]
-    return {h: [r[i] if i < len(r) else "" for r in rows[1:]] for i, h in enumerate(header)}
-
-
 def read_part(path: Path) -> Table:
     """One part file as a typed :class:`Table`."""
     path = Path(path)
@@ -210,10 +96,11 @@ def read_part(path: Path) -> Table:
 
         data = pq.read_table(path).to_pydict()
         return Table({k: _typed(v) for k, v in data.items()})
-    return Table({k: convert_column(v, k) for k, v in read_csv_text(path).items()})
+    return Table.read_csv(path, TEXT_COLUMNS)
 
 
 def _typed(values: list) -> np.ndarray:
+    """A parquet column (as Python values) as a numpy array."""
     if values and all(isinstance(v, str) or v is None for v in values):
         return np.array(["" if v is None else v for v in values], dtype=object)
     if values and all(isinstance(v, float) or v is None for v in values):
@@ -273,7 +160,7 @@ class Store:
 
     def write_manifest(self, data: Mapping[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.manifest_path, data)
+        write_json(self.manifest_path, data)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -299,7 +186,7 @@ class Store:
             if not folder.is_dir():
                 continue
             for entry in os.scandir(folder):
-                if _TMP.match(entry.name):
+                if is_temporary(entry.name):
                     try:
                         os.unlink(entry.path)
                         n += 1
@@ -448,9 +335,7 @@ def _load_table(paths: list[Path], use_pandas: bool):
     if use_pandas and paths and paths[0].suffix == ".csv":
         import pandas as pd
 
-        opts: dict[str, Any] = {"keep_default_na": False, "na_values": ["nan"], "dtype": {"point": str, "regime": str}}
-        if int(pd.__version__.split(".")[0]) < 3:   # pandas 3 reads floats exactly by default
-            opts["float_precision"] = "round_trip"
+        opts = pandas_options(TEXT_COLUMNS)
         frames = [pd.read_csv(p, **opts) for p in paths]
         return pd.concat(frames, ignore_index=True) if frames else _empty_frame()
     table = concat([read_part(p) for p in paths])

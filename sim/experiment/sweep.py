@@ -9,15 +9,10 @@ failed runs and skips finished ones.
 """
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import math
-import platform
-import sys
 import time
-from collections import deque
-from contextlib import ExitStack
-from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -27,8 +22,11 @@ import numpy as np
 from ..run import run
 from ..config import Config, config_to_dict
 from ..errors import StoreError, SweepError
+from ..files import cell
 from ..model.metrics import METRICS
 from ..model.streams import replication_seed
+from .executors import as_finished, check_executor, open_executor, progress_bar, window
+from .provenance import now, provenance
 from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
 from .store import RUNS, TABLES, FORMATS, Key, Results, Store, load_results
@@ -109,14 +107,12 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spec_path: Optional[str],
                    created: Optional[str] = None) -> dict[str, Any]:
-    from .provenance import git_commit, git_dirty, package_version, versions
-
+    """A sweep store's manifest: the spec, its design points with their
+    resolved configs, and the provenance block (``created`` kept on a resume)."""
     reps = sweep.replications
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    git = git_commit()
+    block = provenance(created=created)
     return {
         "kind": "caresim sweep",
-        "caresim_version": package_version(),
         "command": list(command) if command is not None else None,
         "spec_path": spec_path,
         "spec": sweep.spec.model_dump(mode="json"),
@@ -130,12 +126,8 @@ def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spe
         "factors": list(sweep.factor_keys),
         "points": [{"id": p.id, "values": p.values, "config_sha": p.config_sha, "config": config_to_dict(p.config)}
                    for p in sweep.points],
-        "git_commit": git,
-        "git_dirty": git_dirty() if git else None,
-        "versions": versions(),
-        "platform": platform.platform(),
-        "created": created or now,
-        "updated": now,
+        **block,
+        "updated": now(),
         "finished": None,
     }
 
@@ -244,37 +236,20 @@ class _Loop:
         return row is not None and not row.get("error") and all(key in self.files[t] for t in self.files)
 
     def run(self, keys: Sequence[Key]) -> None:
-        todo = deque(k for k in keys if not self.done(k))
+        todo = [k for k in keys if not self.done(k)]
         self.skipped += len(keys) - len(todo)
         self._grow(len(keys), len(keys) - len(todo))
         if todo and self.executor is None:
-            from .executors import SerialExecutor
-
             self.executor, self.slots = self._stack.enter_context(self._open())
-            self.window = 1 if isinstance(self.executor, SerialExecutor) else 2 * max(1, self.slots)
-        inflight: dict = {}
-        try:
-            while todo or inflight:
-                while todo and len(inflight) < self.window:
-                    key = todo.popleft()
-                    try:
-                        inflight[self.executor.submit(execute, self._task(key))] = key
-                    except Exception as exc:  # noqa: BLE001 - e.g. a broken process pool
-                        self._record(key, failed(exc))
-                if not inflight:
-                    continue
-                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    key = inflight.pop(fut)
-                    try:
-                        out = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
-                        out = failed(exc)
-                    self._record(key, out)
-        except BaseException:
-            for fut in inflight:
-                fut.cancel()
-            raise
+            self.window = window(self.executor, self.slots)
+        calls = ((key, self._task(key)) for key in todo)
+        with closing(as_finished(self.executor, execute, calls, self.window)) as finished:
+            for key, fut in finished:
+                try:
+                    out = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker process died or a broken pool
+                    out = failed(exc)
+                self._record(key, out)
 
     def _task(self, key: Key) -> Task:
         point, regime, rep = key
@@ -303,7 +278,7 @@ class _Loop:
         if already:  # counted as done without moving the rate (and so the time left)
             self.bar.n += already
             self.bar.last_print_n = self.bar.n
-            self.bar.initial = getattr(self.bar, "initial", 0) + already
+            self.bar.initial += already
         self.bar.refresh()
 
 
@@ -327,13 +302,9 @@ def make_row(sweep: Sweep, key: Key, out: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def column_value(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, (dt.date, Path)):
-        return str(v)
-    import json
-
-    return json.dumps(v, sort_keys=True, default=str)
+    """A factor value for the run table: plain values as they are, others
+    (dates, lists, mappings) as their CSV text."""
+    return v if v is None or isinstance(v, (bool, int, float, str)) else cell(v)
 
 
 def plan_keys(sweep: Sweep, counts: Mapping[str, int]) -> list[Key]:
@@ -357,21 +328,18 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     replications. ``format``: csv (default for a new store), parquet or auto
     (parquet when pyarrow is installed). ``force``: reuse a store made by a
     different spec, deleting the runs that no longer apply.
-    Raises :class:`sim.sweep.SweepError` (a user error, one line).
+    Raises :class:`sim.SweepError` (a user error, one line).
     """
     t0 = time.perf_counter()
     spec_path = str(spec) if isinstance(spec, (str, Path)) else None
     sweep = resolve(spec).with_replications(reps)
     if scheduler is not None and executor == "process":
         executor = "dask"
-    from .executors import EXECUTORS, open_executor
-
-    if executor not in EXECUTORS:
-        raise SweepError(f"executor: unknown executor {executor!r}, expected one of {list(EXECUTORS)}")
+    check_executor(executor, workers)
     store = Store(out_dir)
     with store.lock():
         manifest = _open_store(store, sweep, format, force, command, spec_path)
-        bar = _progress_bar(progress)
+        bar = progress_bar(progress, "sweep")
         try:
             with ExitStack() as stack:
                 loop = _Loop(sweep, store, stack, lambda: open_executor(executor, workers, scheduler), bar)
@@ -385,7 +353,7 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
             if bar is not None:
                 bar.close()
         manifest["replications_per_point"] = counts
-        manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        manifest["finished"] = now()
         store.write_manifest(manifest)
     res = load_results(out_dir)
     res.info = {"ran": loop.ran, "skipped": loop.skipped, "failed_now": loop.failed_now,
@@ -408,13 +376,3 @@ def _sequential(sweep: Sweep, loop: _Loop, rule: Sequential) -> dict[str, int]:
         if new == counts:
             return counts
         counts = new
-
-
-def _progress_bar(enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=None, unit="run", desc="sweep", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)

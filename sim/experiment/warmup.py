@@ -8,14 +8,15 @@ import numpy as np
 
 from ..analysis.stats import mser5
 from ..model.streams import replication_seed
+from ..regimes import STATUS_QUO
 from ..run import run
 from ..units import DAYS_PER_MONTH
-from .compare import _map
+from .executors import parallel_map
 
 
 def warmup_analysis(cfg, replications: int = 5, seed: int = 1,
                     series: Sequence[str] = ("waiting_list", "youths_in_care"),
-                    regime: str = "product", workers: int = 1) -> dict[str, Any]:
+                    regime: str = STATUS_QUO, workers: int = 1) -> dict[str, Any]:
     """Run ``regime`` (default the status quo, which runs through the whole
     horizon unchanged) for ``replications`` replications and apply MSER-5 to
     each monthly series: to the mean over replications (the estimate used for
@@ -27,7 +28,7 @@ def warmup_analysis(cfg, replications: int = 5, seed: int = 1,
     before the contract start).
     """
     seeds = [replication_seed(seed, r) for r in range(replications)]
-    monthly = list(_map(_monthly_of, [(cfg, regime, s) for s in seeds], workers, False))
+    monthly = parallel_map(_monthly_of, [(cfg, regime, s) for s in seeds], workers)
     dates = monthly[0]["date"]
     warm_days = float(cfg.timeline.contract_start_day)
     warm_months = warm_days / DAYS_PER_MONTH
@@ -56,7 +57,7 @@ def _monthly_of(args) -> dict[str, np.ndarray]:
 
 def warmup_report(cfg, replications: int = 5, seed: int = 1,
                   series: Sequence[str] = ("waiting_list", "youths_in_care"),
-                  regime: str = "product", workers: int = 1) -> str:
+                  regime: str = STATUS_QUO, workers: int = 1) -> str:
     """Printable MSER-5 warm-up check of a config: per monthly series the
     truncation point (months from the start, and date) next to the configured
     warm-up, and whether the warm-up is long enough. See :func:`warmup_analysis`."""

@@ -19,6 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis.stats import _columns, _ok_rows, _vector, t_interval
+from ..regimes import REFORM, REGIMES, STATUS_QUO
+from ..units import DAYS_PER_WEEK
 
 __all__ = ["ecdf_waiting_times", "time_series", "forest_plot", "response_curve", "morris_plot",
            "cost_breakdown", "metric_label", "METRIC_LABELS", "REGIME_COLOURS"]
@@ -58,7 +60,9 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "admin_hours": ("Administration", "hours per month"),
 }
 
-REGIME_COLOURS = {"product": "#1f5f99", "expertise": "#d9641c"}
+#: colours of the registered regimes (status quo blue, reform orange); a regime
+#: not listed here gets the next of _OTHER
+REGIME_COLOURS = {STATUS_QUO: "#1f5f99", REFORM: "#d9641c"}
 _OTHER = ["#2a9d57", "#8e44ad", "#b8860b", "#c0392b", "#16a085", "#7f8c8d"]
 POINT_MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*"]
 SIGNIFICANT, NOT_SIGNIFICANT = "#17375e", "#8c9aa6"     # neutral: a difference is not good or bad per se
@@ -140,7 +144,7 @@ def _unique(values) -> list:
 def _regimes(cols, regimes) -> list[str]:
     present = [str(r) for r in _unique(cols["regime"])]
     if regimes is None:
-        order = [r for r in ("product", "expertise") if r in present]
+        order = [r for r in REGIMES if r in present]
         return order + [r for r in present if r not in order]
     return [r for r in regimes if r in present]
 
@@ -194,7 +198,7 @@ def ecdf_waiting_times(episodes, out, contract_start_day: Optional[float] = None
     keep = ~np.isnan(start)
     if contract_start_day is not None:
         keep &= start >= float(contract_start_day)
-    waits = (start - ref) / 7.0
+    waits = (start - ref) / DAYS_PER_WEEK
     reg = np.asarray(cols["regime"]).astype(str)
     fig, axes = _figure(size=(8.0, 4.8))
     ax = axes[0, 0]
@@ -307,7 +311,7 @@ def forest_plot(paired, out, metrics: Optional[Sequence[str]] = None, point: Any
                 scale: str = "relative", formats: Optional[Sequence[str]] = None,
                 title: Optional[str] = None) -> Path:
     """Paired differences (b - a) per metric with their confidence intervals,
-    from :func:`sim.stats.paired_differences`.
+    from :func:`sim.analysis.stats.paired_differences`.
 
     ``scale="relative"``: one axis, every difference and its CI in percent of
     regime a's mean (so metrics in different units share the axis), with the
@@ -415,7 +419,7 @@ def forest_plot(paired, out, metrics: Optional[Sequence[str]] = None, point: Any
 
 # --------------------------------------------------------------------------- response curves
 def response_curve(runs, out, factor: str, metrics: Sequence[str] = ("wait_mean_weeks",),
-                   regimes: Optional[Sequence[str]] = None, a: str = "product", b: str = "expertise",
+                   regimes: Optional[Sequence[str]] = None, a: str = STATUS_QUO, b: str = REFORM,
                    level: float = 0.95, difference: bool = True, formats: Optional[Sequence[str]] = None,
                    title: Optional[str] = None) -> Path:
     """Metric against one factor: left, one line per regime (mean over all

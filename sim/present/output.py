@@ -3,58 +3,14 @@ how they were made (presentation layer; the model never imports this module).
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
-
-import math
-import platform
-import shlex
-import subprocess
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
-
-import numpy as np
+from typing import Any, Mapping, Sequence
 
 from ..config import Config
 from ..experiment.provenance import manifest
+from ..files import write_csv, write_json
 
 MANIFEST = "manifest.json"
-
-
-# --------------------------------------------------------------------------- files
-def write_json(path: Path, data: Mapping[str, Any]) -> Path:
-    """A manifest, written atomically (numpy scalars, dates and paths as JSON)."""
-    from ..experiment.store import write_json_atomic
-    return write_json_atomic(Path(path), data)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else repr(value)
-    return "" if value is None else str(value)
-
-
-def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    """A plain CSV file (full float precision)."""
-    path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_cell(v) for v in row])
-    return path
-
-
-def write_table(path: Path, table: Any) -> Path:
-    """A ``sim.Table`` as CSV, through its own writer."""
-    path = Path(path)
-    table.write_csv(path)
-    return path
 
 
 def prepare_dir(out: Path) -> Path:
@@ -79,10 +35,10 @@ def write_run(out: Path, res: Any, cfg: Config, argv: Sequence[str], config_path
             "events": int(res.events)}
     summary = {**head, **{k: v for k, v in res.summary.items() if k not in head}}
     paths = [
-        write_rows(out / "summary.csv", list(summary), [list(summary.values())]),
-        write_table(out / "episodes.csv", res.episodes),
-        write_table(out / "monthly.csv", res.monthly),
-        write_table(out / "yearly.csv", res.yearly),
+        write_csv(out / "summary.csv", header=list(summary), rows=[list(summary.values())]),
+        res.episodes.write_csv(out / "episodes.csv"),
+        res.monthly.write_csv(out / "monthly.csv"),
+        res.yearly.write_csv(out / "yearly.csv"),
     ]
     info = manifest(
         cfg, argv, [res.seed], [p.name for p in paths],
@@ -101,14 +57,15 @@ def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_
     runs.csv (one row per replication and regime) and manifest.json."""
     out = prepare_dir(out)
     paths = [
-        write_table(out / "comparison.csv", cmp.table),
-        write_table(out / "runs.csv", cmp.runs),
+        cmp.table.write_csv(out / "comparison.csv"),
+        cmp.runs.write_csv(out / "runs.csv"),
     ]
     info = manifest(
         cfg, argv, cmp.seeds, [p.name for p in paths],
         subcommand="compare", config_path=str(config_path), overrides=dict(overrides),
         seed=int(cmp.seed), replications=int(cmp.replications), workers=int(workers),
-        confidence=0.95, difference="expertise - product, paired t",
+        regimes=list(cmp.regimes), confidence=0.95,
+        difference=f"{cmp.regimes[-1]} - {cmp.regimes[0]}, paired t" if len(cmp.regimes) > 1 else None,
     )
     paths.append(write_json(out / MANIFEST, info))
     return paths

@@ -20,7 +20,6 @@ Morris plot.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import json
@@ -32,11 +31,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
+from ..experiment.store import TEXT_COLUMNS, load_results
+from ..files import read_csv, write_csv
 from ..model.metrics import METRICS
+from ..regimes import REFORM, REGIMES, STATUS_QUO
 from . import figures
 from .tables import decimals_for, fmt as _fmt_plain
 
-__all__ = ["write_report", "load_any", "Loaded", "KEY_METRICS"]
+__all__ = ["write_report", "load_any", "Loaded", "KEY_METRICS", "regime_pair"]
 
 #: metrics shown in cross-point tables and response curves
 KEY_METRICS = ("wait_mean_weeks", "share_over_norm", "goal_attained_rate", "care_cost_eur_per_year",
@@ -66,24 +68,18 @@ class Loaded:
 
 
 def load_any(results_dir) -> Loaded:
-    """Load a sweep store (via ``sim.load_results``) or a plain CSV folder."""
+    """Load a sweep store (via ``sim.load_results``, which reads through pandas
+    when it is installed) or a plain CSV folder (:func:`sim.files.read_csv`):
+    the same cell convention and the same column types either way."""
     path = Path(results_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such results folder")
     manifest = _read_json(path / "manifest.json")
-    res = None
     if (path / "runs").is_dir():
-        try:
-            from ..experiment.store import load_results
-            res = load_results(path)
-        except ImportError:
-            res = None
-    if res is not None:
+        res = load_results(path)
         out = Loaded(path, "sweep", manifest=dict(res.manifest or {}))
-        out.runs = _plain(res.runs)
-        out.episodes = _plain(getattr(res, "episodes", None))
-        out.monthly = _plain(getattr(res, "monthly", None))
-        out.failures = list(getattr(res, "failures", []) or [])
+        out.runs, out.episodes, out.monthly = _plain(res.runs), _plain(res.episodes), _plain(res.monthly)
+        out.failures = list(res.failures)
         for p in out.manifest.get("points", []) or []:
             out.points.append({"point": str(p.get("id")), **dict(p.get("values") or {})})
             if p.get("config") is not None:
@@ -93,14 +89,14 @@ def load_any(results_dir) -> Loaded:
         for name in ("runs", "episodes", "monthly", "comparison"):
             f = path / f"{name}.csv"
             if f.exists():
-                setattr(out, name, read_csv(f))
+                setattr(out, name, read_csv(f, TEXT_COLUMNS))
         if out.runs is None and out.comparison is None:
             raise FileNotFoundError(f"{path}: neither a sweep store (runs/, manifest.json) nor a folder with "
                                     "runs.csv or comparison.csv")
         if isinstance(out.manifest.get("config"), dict):
             out.configs[""] = out.manifest["config"]
     if (path / "morris.csv").exists():
-        out.morris = read_csv(path / "morris.csv")
+        out.morris = read_csv(path / "morris.csv", ("factor", "output"))
     if out.runs is not None:
         out.runs = _with_point(out.runs)
         if "error" in out.runs and not out.failures:
@@ -129,10 +125,7 @@ def load_any(results_dir) -> Loaded:
 
 
 def _plain(table) -> Optional[dict]:
-    if table is None:
-        return None
-    cols = _columns(table)
-    return {k: _tidy_column(np.asarray(v)) for k, v in cols.items()}
+    return None if table is None else _columns(table)
 
 
 def _with_point(cols: dict) -> dict:
@@ -142,48 +135,15 @@ def _with_point(cols: dict) -> dict:
     return cols
 
 
-def read_csv(path: Path) -> dict[str, np.ndarray]:
-    """A CSV file as a dict of numpy columns (numbers where every cell parses);
-    through pandas when it is installed (faster), else the csv module."""
-    try:
-        import pandas as pd
-    except ImportError:
-        pd = None
-    if pd is not None:
-        try:
-            df = pd.read_csv(path, keep_default_na=False, na_values=["nan", ""],
-                             low_memory=False)
-        except pd.errors.EmptyDataError:
-            return {}
-        return {str(c): _tidy_column(df[c].to_numpy()) for c in df.columns}
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if not rows:
-        return {}
-    header, body = rows[0], rows[1:]
-    out = {}
-    for j, name in enumerate(header):
-        out[name] = _tidy_column(np.array([r[j] if j < len(r) else "" for r in body], dtype=object))
-    return out
-
-
-def _tidy_column(values: np.ndarray) -> np.ndarray:
-    """Numeric columns as int/float arrays, others as str arrays."""
-    if values.dtype.kind in "iufb":
-        if values.dtype.kind == "f" and len(values) and np.all(np.isfinite(values)) \
-                and np.all(values == np.round(values)) and np.all(np.abs(values) < 2 ** 53):
-            return values.astype(np.int64)
-        return values
-    vals = values.tolist()
-    try:
-        f = np.array([float(v) if v not in ("", None) else np.nan for v in vals], dtype=float)
-    except (TypeError, ValueError):
-        return np.array(["" if v is None else str(v) for v in vals], dtype=object)
-    if all(isinstance(v, str) for v in vals) and any(v.strip().lower() in ("true", "false") for v in vals):
-        return np.array(vals, dtype=object)
-    if len(f) and not np.isnan(f).any() and np.all(f == np.round(f)) and np.all(np.abs(f) < 2 ** 53):
-        return f.astype(np.int64)
-    return f
+def regime_pair(regimes: Sequence[str]) -> Optional[tuple[str, str]]:
+    """The two regimes a report compares, (status quo, other): the reform
+    when present, else the first other registered regime; None without the
+    status quo or another regime."""
+    present = [str(r) for r in regimes]
+    if STATUS_QUO not in present:
+        return None
+    others = [r for r in (REFORM, *REGIMES) if r in present and r != STATUS_QUO]
+    return (STATUS_QUO, others[0]) if others else None
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -244,22 +204,23 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
 
     runs = data.runs
     regimes = _unique_str(runs["regime"]) if runs is not None and "regime" in runs else []
-    two = "product" in regimes and "expertise" in regimes
+    pair = regime_pair(regimes)
     summary = paired = paired_bonf = None
     if runs is not None and len(runs.get("regime", [])):
         summary = summarise_runs(runs)
-        _write_table_csv(out_dir / "summary.csv", summary)
-        if two:
-            paired = paired_differences(runs)
-            paired_bonf = paired_differences(runs, adjust="bonferroni")
-            _write_table_csv(out_dir / "paired.csv", paired)
+        write_csv(out_dir / "summary.csv", _columns(summary))
+        if pair is not None:
+            a, b = pair
+            paired = paired_differences(runs, a=a, b=b)
+            paired_bonf = paired_differences(runs, a=a, b=b, adjust="bonferroni")
+            write_csv(out_dir / "paired.csv", _columns(paired))
     pts = [p["point"] for p in data.points] or [""]
     shown = pts[:MAX_POINT_TABLES]
 
     if len(pts) > 1 and data.factors and paired is None:
         body.append(_points_table(data))
     if paired is not None and len(pts) > 1:
-        body.append(_cross_point_table(data, paired, shown))
+        body.append(_cross_point_table(data, paired, pair, shown))
 
     for p in shown:
         label = _point_label(data, p)
@@ -270,8 +231,8 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
                         is not None else '<h2 id="results">Results per regime</h2>')
         if paired is not None:
             body.append(_comparison_table(_rows_of(summary, p), _rows_of(paired, p), _rows_of(paired_bonf, p), p))
-            figure(f"forest_{_slug(p)}", "Paired differences (expertise - product) per metric, in percent of "
-                   "the product mean, with the difference in the metric's own unit at the right.",
+            figure(f"forest_{_slug(p)}", f"Paired differences ({b} - {a}) per metric, in percent of "
+                   f"the {a} mean, with the difference in the metric's own unit at the right.",
                    figures.forest_plot, _sub(paired, p), point=None)
         elif summary is not None:
             body.append(_summary_table(_rows_of(summary, p), p))
@@ -312,7 +273,7 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
         body.append('<details><summary>All metrics per design point and regime (mean, sd, 95% t-CI)</summary>')
         body.append(_summary_table(_columns(summary), None, table_id="summary-all"))
         body.append("</details>")
-    body.append(_methods(data))
+    body.append(_methods(*(pair or (STATUS_QUO, REFORM))))
     out_html.write_text(_page(data, "\n".join(body)), encoding="utf-8")
     return out_html
 
@@ -383,8 +344,9 @@ def _header(data: Loaded) -> str:
     vers = m.get("versions")
     if isinstance(vers, dict) and vers:
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in vers.items() if v)))
-    if m.get("timestamp"):
-        rows.append(("made", str(m["timestamp"])))
+    made = m.get("created") or m.get("timestamp")     # "timestamp" in folders of caresim 0.1
+    if made:
+        rows.append(("made", str(made)))
     rows.append(("report written", dt.datetime.now().isoformat(timespec="seconds")))
     cells = "\n".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f'<table class="meta" id="meta">\n{cells}\n</table>'
@@ -413,7 +375,7 @@ def _points_table(data: Loaded) -> str:
             f"{head}<th>runs</th></tr>\n" + "\n".join(lines) + "\n</table>")
 
 
-def _cross_point_table(data: Loaded, paired, shown: Sequence[str] = ()) -> str:
+def _cross_point_table(data: Loaded, paired, pair: tuple[str, str], shown: Sequence[str] = ()) -> str:
     cols = _columns(paired)
     metrics = [m for m in KEY_METRICS if m in set(np.asarray(cols["metric"]).tolist())]
     head = "".join(f"<th>{html.escape(figures.metric_label(m))}</th>" for m in metrics)
@@ -428,7 +390,8 @@ def _cross_point_table(data: Loaded, paired, shown: Sequence[str] = ()) -> str:
         pid = html.escape(p["point"])
         link = f'<a href="#point-{pid}">{pid}</a>' if p["point"] in shown else pid
         lines.append(f'<tr><td class="l">{link}</td>{fcells}{"".join(cells)}</tr>')
-    return ('<h2 id="across">Design points: paired difference (expertise - product)</h2>\n'
+    return (f'<h2 id="across">Design points: paired difference ({html.escape(pair[1])} - '
+            f'{html.escape(pair[0])})</h2>\n'
             '<p class="note">Factor values (hover for the full config key), then per metric the mean '
             'difference with its 95% paired-t confidence interval; bold where the interval excludes zero.</p>\n'
             f'<div class="wrap"><table id="cross-point-table"><tr><th class="l">point</th>{fhead}{head}</tr>\n'
@@ -436,8 +399,8 @@ def _cross_point_table(data: Loaded, paired, shown: Sequence[str] = ()) -> str:
 
 
 def _comparison_table(summary: dict, paired: dict, bonf: dict, point: str) -> str:
-    a = str(paired["a"][0]) if len(paired.get("a", [])) else "product"
-    b = str(paired["b"][0]) if len(paired.get("b", [])) else "expertise"
+    a = str(paired["a"][0]) if len(paired.get("a", [])) else STATUS_QUO
+    b = str(paired["b"][0]) if len(paired.get("b", [])) else REFORM
     m = len(paired.get("metric", []))
     lvl_b = bonferroni(0.95, max(m, 1))
     lines = []
@@ -513,15 +476,16 @@ def _figure_html(path: Path, caption: str, out_dir: Path, formats: Sequence[str]
             f"<figcaption>{caption}{' Also as ' + links + '.' if links else ''}</figcaption></figure>")
 
 
-def _methods(data: Loaded) -> str:
-    return """<h2 id="methods">Methods</h2>
+def _methods(a: str, b: str) -> str:
+    a, b = html.escape(a), html.escape(b)
+    return f"""<h2 id="methods">Methods</h2>
 <p class="note">Each replication runs both regimes with the same seed (common random numbers), so the
 difference between regimes is estimated pairwise: the paired-t interval is
 d&#772; &plusmn; t<sub>n-1, 0.975</sub> s<sub>d</sub>/&radic;n over the per-replication differences
-d<sub>i</sub> = expertise<sub>i</sub> - product<sub>i</sub>. The per-regime intervals are t-intervals over
-replications. <i>CRN variance reduction</i> = 1 - Var(d) / (Var(product) + Var(expertise)): the share of the
+d<sub>i</sub> = {b}<sub>i</sub> - {a}<sub>i</sub>. The per-regime intervals are t-intervals over
+replications. <i>CRN variance reduction</i> = 1 - Var(d) / (Var({a}) + Var({b})): the share of the
 variance of the estimated difference removed compared with independent streams; the
-<i>replications saved factor</i> (Var(product) + Var(expertise)) / Var(d) is how many independent
+<i>replications saved factor</i> (Var({a}) + Var({b})) / Var(d) is how many independent
 replications per regime give the precision of one paired replication. The Bonferroni column widens each
 interval to level 1 - 0.05/m over the m metrics, so that all m intervals hold jointly with probability at
 least 95%. Metrics are computed over the evaluation horizon (contract start to end); the metric names are
@@ -656,24 +620,3 @@ def _point_label(data: Loaded, p: str) -> str:
 def _slug(text: str) -> str:
     s = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(text))
     return s or "all"
-
-
-def _write_table_csv(path: Path, table) -> None:
-    cols = _columns(table)
-    keys = list(cols)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(keys)
-        n = len(cols[keys[0]]) if keys else 0
-        for i in range(n):
-            w.writerow([_csv_cell(cols[k][i]) for k in keys])
-
-
-def _csv_cell(v) -> str:
-    if isinstance(v, (np.generic,)):
-        v = v.item()
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else repr(v)
-    return str(v)
-

@@ -96,17 +96,24 @@ def _interval(mean: str, low: str, high: str, mean_width: int) -> str:
     return f"{mean.rjust(mean_width)} [{low}, {high}]"
 
 
+def comparison_regimes(table: Any) -> list[str]:
+    """The regimes of a comparison table, in column order (``<regime>_mean`` columns)."""
+    return [k[: -len("_mean")] for k in _columns(table) if k.endswith("_mean") and k != "diff_mean"]
+
+
 def format_comparison(table: Any) -> str:
     """The comparison table, metric by metric: each regime's mean [95% CI]
-    and the paired difference (expertise - product) [95% CI].
+    and the paired difference (last regime minus first) [95% CI].
 
-    ``table`` is a ``sim.Table`` (or a mapping of columns) with the columns
-    metric, product_mean, product_ci_low, product_ci_high, expertise_mean,
-    expertise_ci_low, expertise_ci_high, diff_mean, diff_ci_low, diff_ci_high.
+    ``table`` is a ``sim.Table`` (or a mapping of columns) as
+    ``sim.experiment.compare.comparison_table`` makes it: metric, then per
+    regime ``<regime>_mean``, ``_ci_low``, ``_ci_high``, then diff_mean,
+    diff_ci_low, diff_ci_high (with two regimes or more).
     """
     cols = _columns(table)
+    regimes = comparison_regimes(cols)
     metrics = [str(m) for m in cols["metric"]]
-    groups = (("product", False), ("expertise", False), ("diff", True))
+    groups = [(r, False) for r in regimes] + ([("diff", True)] if "diff_mean" in cols else [])
     # format every number of a row with the row's own precision
     cells: dict[str, list[tuple[str, str, str]]] = {g: [] for g, _ in groups}
     for i, metric in enumerate(metrics):
@@ -121,11 +128,8 @@ def format_comparison(table: Any) -> str:
         triples = cells[g]
         width = max((len(t[0]) for t in triples), default=1)
         texts[g] = [_interval(*t, width) for t in triples]
-    header = [
-        "metric",
-        "product mean [95% CI]",
-        "expertise mean [95% CI]",
-        "expertise - product [95% CI]",
-    ]
-    rows = [[m, texts["product"][i], texts["expertise"][i], texts["diff"][i]] for i, m in enumerate(metrics)]
-    return render(header, rows, [False, False, False, False], gap="   ")
+    header = ["metric", *(f"{r} mean [95% CI]" for r in regimes)]
+    if "diff" in texts:
+        header.append(f"{regimes[-1]} - {regimes[0]} [95% CI]")
+    rows = [[m, *(texts[g][i] for g, _ in groups)] for i, m in enumerate(metrics)]
+    return render(header, rows, [False] * len(header), gap="   ")
