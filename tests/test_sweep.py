@@ -181,7 +181,7 @@ def test_point_ids_are_stable_hashes_of_the_values():
 
 def test_example_spec_is_the_issue_sweep():
     sweep = resolve(ROOT / "configs" / "sweeps" / "example.yaml")
-    assert len(sweep.points) == 9 and sweep.replications == 30 and sweep.regimes == sim.REGIMES
+    assert len(sweep.points) == 9 and sweep.replications == 30 and sweep.regimes == tuple(sim.REGIMES)
     assert set(sweep.factor_keys) == {PROVIDERS, BUDGET}
     smoke = resolve(ROOT / "configs" / "sweeps" / "smoke.yaml")
     assert len(smoke.points) == 8

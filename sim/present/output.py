@@ -8,9 +8,8 @@ from typing import Any, Mapping, Sequence
 
 from ..config import Config
 from ..experiment.provenance import manifest
+from ..experiment.store import MANIFEST
 from ..files import write_csv, write_json
-
-MANIFEST = "manifest.json"
 
 
 def prepare_dir(out: Path) -> Path:

@@ -36,7 +36,7 @@ from ..files import read_csv, write_csv
 from ..model.metrics import METRICS
 from ..regimes import REFORM, REGIMES, STATUS_QUO
 from . import figures
-from .tables import decimals_for, fmt as _fmt_plain
+from .tables import _finite, decimals_for, fmt as _fmt_plain
 
 __all__ = ["write_report", "load_any", "Loaded", "KEY_METRICS", "regime_pair"]
 
@@ -513,13 +513,6 @@ def fmt(value, spec, sign: bool = False) -> str:
     if not _finite(value):
         return _fmt_plain(value, d, sign)
     return _fmt_plain(float(value) / scale, d, sign) + suffix
-
-
-def _finite(x) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
 
 
 def _ci(lo, hi, d: int) -> str:

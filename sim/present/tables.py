@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..analysis.stats import _columns
+
 NA = "n/a"
 
 _RATE_NAMES = {"utilisation", "utilization"}
@@ -83,10 +85,6 @@ def format_summary(summary: Mapping[str, float]) -> str:
     """A run's summary as an aligned two-column table (metric, value)."""
     rows = [[k, fmt(v, decimals_for(k, [v]))] for k, v in summary.items()]
     return render(["metric", "value"], rows, [False, True])
-
-
-def _columns(table: Any) -> Mapping[str, Sequence[Any]]:
-    return getattr(table, "columns", table)
 
 
 def _interval(mean: str, low: str, high: str, mean_width: int) -> str:
