@@ -2,19 +2,19 @@
 """Little's law L = lambda W for the providers' waiting lists and for youths in care.
 
 Over a window of T days between two of the model's cumulative marks (the
-contract start ``CareModel.at_switch``, each contract year's end
+contract start ``CareModel.at_contract_start``, each contract year's end
 ``CareModel.year_marks``, the run's end ``CareModel.at_end``), for
 
   the providers' waiting lists
     L      = (integral of the number on the lists dt) / T
     lambda = list entries / T                          (counts["listed"])
     W      = days spent on a list by those who left one / list exits
-             (acc["list_time"] / counts["unlisted"])
+             (totals["list_time"] / counts["unlisted"])
   youths in care
     L      = (integral of the number in care dt) / T
     lambda = care segment starts / T                   (counts["starts"])
     W      = days of finished care segments / segment ends
-             (acc["care_time"] / counts["stops"])
+             (totals["care_time"] / counts["stops"])
 
 Little's law L = lambda W is a steady-state law: the three are measured
 independently (a time average, an entry count, the mean time of those who
@@ -74,6 +74,7 @@ if str(ROOT) not in sys.path:
 
 from sim.config import Config, ConfigError, load_config, with_overrides  # noqa: E402
 from sim.model.process import CareModel  # noqa: E402
+from sim.run import build_model  # noqa: E402
 
 CONFIG = ROOT / "configs" / "achterhoek.yaml"
 TOLERANCE = 0.02            # steady state: |lambda W - L| / L
@@ -98,7 +99,7 @@ class AuditedModel(CareModel):
         now = self.env.now
         n_list = s_list = n_care = s_care = 0.0
         for ep in self.active.values():
-            if ep.queue is not None and ep.queue is not self.assess_queue:
+            if ep.waiting_list is not None and ep.waiting_list is not self.assessment_list:
                 n_list += 1
                 s_list += now - ep.listed_at
             if ep.in_care:
@@ -142,17 +143,17 @@ def littles_law(m: AuditedModel, a: dict, b: dict, window: str) -> list[LittleRo
     T = b["time"] - a["time"]
     rows = []
     for name, integral, entry, total, exit_ in QUANTITIES:
-        L = (b["acc"][integral] - a["acc"][integral]) / T
+        L = (b["totals"][integral] - a["totals"][integral]) / T
         entries = b["counts"][entry] - a["counts"][entry]
         exits = b["counts"][exit_] - a["counts"][exit_]
         lam = entries / T
-        W = (b["acc"][total] - a["acc"][total]) / exits
+        W = (b["totals"][total] - a["totals"][total]) / exits
         rel = (lam * W - L) / L
-        exits_term = (b["acc"][total] - a["acc"][total]) / T
+        exits_term = (b["totals"][total] - a["totals"][total]) / T
         edge_term = (b["age"][integral] - a["age"][integral]) / T
         residual = (exits_term + edge_term - L) / L
         ok = abs(rel) <= TOLERANCE if window == "steady_state" else abs(residual) <= IDENTITY_TOLERANCE
-        rows.append(LittleRow(m.study, name, window, a["time"], b["time"], L, lam, W, lam * W, rel,
+        rows.append(LittleRow(m.regime_under_study.name, name, window, a["time"], b["time"], L, lam, W, lam * W, rel,
                               int(entries), int(exits), a["present"][integral], b["present"][integral],
                               exits_term, edge_term, residual, bool(ok), m.seed))
     return rows
@@ -160,7 +161,7 @@ def littles_law(m: AuditedModel, a: dict, b: dict, window: str) -> list[LittleRo
 
 def default_horizon(m: AuditedModel) -> list[LittleRow]:
     """Little's law and the exact identity from the contract start to the run's end."""
-    return littles_law(m, m.at_switch, m.at_end, "default_horizon")
+    return littles_law(m, m.at_contract_start, m.at_end, "default_horizon")
 
 
 def steady_state(m: AuditedModel, years: int = WINDOW_YEARS) -> list[LittleRow]:
@@ -173,7 +174,7 @@ def steady_state(m: AuditedModel, years: int = WINDOW_YEARS) -> list[LittleRow]:
 
 def simulate(cfg: Config, regime: str, seed: int) -> tuple[AuditedModel, float]:
     t = time.perf_counter()
-    m = AuditedModel(cfg, regime, seed)
+    m = build_model(cfg, regime, seed, model=AuditedModel)
     m.run()
     return m, time.perf_counter() - t
 

@@ -61,7 +61,7 @@ if str(ROOT) not in sys.path:
 from sim.config import load_config
 from sim.units import DAYS_PER_YEAR  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
-from sim.model.process import CareModel  # noqa: E402
+from sim.run import build_model  # noqa: E402
 from sim.analysis.queueing import erlang_c, mmc_mean_wait, mmc_priority_mean_waits  # noqa: E402
 from sim.analysis.stats import t_interval  # noqa: E402
 
@@ -199,9 +199,9 @@ def episodes(cfg, regime: str, seed: int):
     which cost as much as the simulation itself over centuries-long horizons
     and do not touch the episodes.
     """
-    m = CareModel(cfg, regime, seed)
+    m = build_model(cfg, regime, seed)
     m.run()
-    return m.episodes.table(m), m.t_switch
+    return m.episodes.table(m.catalogue, m.world), m.t_contract_start
 
 
 def run_point(c: int, rho: float, customers: int, reps: int, seed: int = 1, care_mean: float = CARE_MEAN_DAYS,

@@ -29,6 +29,14 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def build_model(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: bool = False,
+                model: type[CareModel] = CareModel) -> CareModel:
+    """The care model of ``cfg`` under ``regime`` (a registered name) with the
+    status quo before the contract start, not yet run. ``model`` may be a
+    subclass of ``CareModel`` (e.g. one that records more)."""
+    return model(cfg, regime_class(regime), seed, status_quo=REGIMES[STATUS_QUO],
+                 check_invariants=check_invariants)
+
 
 def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: bool = False) -> RunResult:
     """Simulate ``cfg`` under ``regime`` with replication seed ``seed``.
@@ -39,16 +47,15 @@ def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: b
     the same new youths after it.
     """
     t = time.perf_counter()
-    m = CareModel(cfg, regime_class(regime), seed, status_quo=REGIMES[STATUS_QUO],
-                  check_invariants=check_invariants)
+    m = build_model(cfg, regime, seed, check_invariants)
     m.run()
-    episodes = m.episodes.table(m)
-    monthly = m.monthly.table(m)
+    episodes = m.episodes.table(m.catalogue, m.world)
+    monthly = m.monthly.table(m.cfg, m.t_contract_start)
     summary = summarise(m, episodes)
     per_year = yearly(m, episodes)
     return RunResult(
         regime=regime, seed=int(seed), summary=summary, episodes=episodes, monthly=monthly, yearly=per_year,
-        events=m.events_processed(), contract_start_day=m.t_switch, end_day=m.t_end,
+        events=m.events_processed(), contract_start_day=m.t_contract_start, end_day=m.t_end,
         wall_seconds=time.perf_counter() - t,
-        extra={"valves": getattr(m.regime, "valves", 0), "world_contracted": int(m.world.contracted.sum())},
+        extra={"valves": getattr(m.regime, "valve_uses", 0), "world_contracted": int(m.world.contracted.sum())},
     )

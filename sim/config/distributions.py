@@ -29,10 +29,6 @@ class _Spec(BaseModel):
         """``n`` independent draws (inverse transform of ``rng.random``)."""
         return self.ppf(rng.random(n))
 
-    def scaled(self, factor: float) -> "_Spec":
-        """The same shape with every value multiplied by ``factor``."""
-        raise NotImplementedError  # pragma: no cover - abstract
-
 
 class Exponential(_Spec):
     """Exponential with the given mean."""
@@ -45,9 +41,6 @@ class Exponential(_Spec):
 
     def mean(self):
         return self.mean_
-
-    def scaled(self, factor):
-        return Exponential(dist="exponential", mean=self.mean_ * factor)
 
 
 class Lognormal(_Spec):
@@ -63,9 +56,6 @@ class Lognormal(_Spec):
     def mean(self):
         return self.median * math.exp(self.sigma**2 / 2)
 
-    def scaled(self, factor):
-        return Lognormal(dist="lognormal", median=self.median * factor, sigma=self.sigma)
-
 
 class Gamma(_Spec):
     """Gamma by its mean and coefficient of variation."""
@@ -80,9 +70,6 @@ class Gamma(_Spec):
 
     def mean(self):
         return self.mean_
-
-    def scaled(self, factor):
-        return Gamma(dist="gamma", mean=self.mean_ * factor, cv=self.cv)
 
 
 class Uniform(_Spec):
@@ -104,9 +91,6 @@ class Uniform(_Spec):
     def mean(self):
         return 0.5 * (self.low + self.high)
 
-    def scaled(self, factor):
-        return Uniform(dist="uniform", low=self.low * factor, high=self.high * factor)
-
 
 class Fixed(_Spec):
     """A constant."""
@@ -119,9 +103,6 @@ class Fixed(_Spec):
 
     def mean(self):
         return self.value
-
-    def scaled(self, factor):
-        return Fixed(dist="fixed", value=self.value * factor)
 
 
 class Empirical(_Spec):
@@ -165,11 +146,6 @@ class Empirical(_Spec):
             return float(p @ np.asarray(self.values))
         e = np.asarray(self.bins)
         return float(p @ (0.5 * (e[1:] + e[:-1])))
-
-    def scaled(self, factor):
-        if self.values is not None:
-            return Empirical(dist="empirical", values=[v * factor for v in self.values], probs=self.probs)
-        return Empirical(dist="empirical", bins=[b * factor for b in self.bins], probs=self.probs)
 
 
 Dist = Annotated[

@@ -174,7 +174,9 @@ class Products(_Model):
     custom: list[CustomProduct] = Field(default_factory=list)
 
 
-class Admin(_Model):
+class AdminTerms(_Model):
+    """Administrative burden of a regime's contracts (M1)."""
+
     overhead_share: float = Field(ge=0, lt=1, description="share of staff time lost to administration")
     hours_per_allocation: float = Field(ge=0)
     hours_per_start: float = Field(ge=0)
@@ -191,8 +193,10 @@ class Choice(_Model):
     wait: float = 1.0
 
 
-class ProductRegime(_Model):
-    admin: Admin
+class ProductRegimeConfig(_Model):
+    """``regimes.product``: the terms of the product-based regime (``sim.regimes.ProductRegime``)."""
+
+    admin: AdminTerms
     assessment_error_sigma: float = Field(ge=0, description="log-scale error of the indicated intensity")
     reindication_probability: float = Field(ge=0, le=1)
     max_products_per_episode: int = Field(ge=1)
@@ -238,10 +242,12 @@ class Transition(_Model):
     retained_capacity_share: float = Field(ge=0, le=1)
 
 
-class ExpertiseRegime(_Model):
+class ExpertiseRegimeConfig(_Model):
+    """``regimes.expertise``: the terms of the expertise-based regime (``sim.regimes.ExpertiseRegime``)."""
+
     contracted_providers: int = Field(gt=0)
     contract_years: float = Field(ge=3, le=7)
-    admin: Admin
+    admin: AdminTerms
     judgement_error_sigma: float = Field(ge=0)
     routing: Routing = Routing()
     collectives: Collectives = Collectives()
@@ -251,8 +257,8 @@ class ExpertiseRegime(_Model):
 
 
 class Regimes(_Model):
-    product: ProductRegime
-    expertise: ExpertiseRegime
+    product: ProductRegimeConfig
+    expertise: ExpertiseRegimeConfig
 
 
 class Waiting(_Model):
@@ -304,7 +310,6 @@ class Config(_Model):
     rereferral: Rereferral
     costs: Costs
     mechanisms: dict[str, bool] = Field(default_factory=lambda: {m: True for m in MECHANISMS})
-    stop_at_end: bool = Field(True, description="metrics over the horizon; records of youths still in the system at end")
 
     @model_validator(mode="after")
     def _cross(self):
@@ -355,11 +360,11 @@ class Config(_Model):
         return self
 
     @property
-    def mechanism(self) -> "_Switches":
-        return _Switches(self.mechanisms)
+    def mechanism(self) -> "Switches":
+        return Switches(self.mechanisms)
 
 
-class _Switches:
+class Switches:
     """Attribute access to mechanism switches; a missing switch is on."""
 
     def __init__(self, values: Mapping[str, bool]):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.schema import SEVERITIES, Config
+from ..units import DAYS_PER_YEAR
 
 FIELDS = (
     "municipality", "source", "domain", "secondary", "severity", "urgent", "care_form",
@@ -127,9 +128,9 @@ def arrival_times(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     """
     tl, d = cfg.timeline, cfg.demand
     T = tl.end_day
-    base = d.first_referrals_per_year / 365.25
+    base = d.first_referrals_per_year / DAYS_PER_YEAR
     t0 = tl.contract_start_day
-    years_after = max(T - t0, 0.0) / 365.25
+    years_after = max(T - t0, 0.0) / DAYS_PER_YEAR
     growth_max = max(1.0, (1.0 + d.growth_per_year) ** years_after)
     lam_max = base * (1.0 + d.seasonality_amplitude) * growth_max
     n = rng.poisson(lam_max * T)
@@ -141,8 +142,8 @@ def arrival_times(cfg: Config, rng: np.random.Generator) -> np.ndarray:
 def arrival_rate(cfg: Config, t: np.ndarray) -> np.ndarray:
     """Referral rate of youths new to care per day at simulation times ``t``."""
     tl, d = cfg.timeline, cfg.demand
-    base = d.first_referrals_per_year / 365.25
+    base = d.first_referrals_per_year / DAYS_PER_YEAR
     start_doy = tl.start.timetuple().tm_yday
-    season = 1.0 + d.seasonality_amplitude * np.cos(2 * np.pi * ((t + start_doy - d.peak_day_of_year) / 365.25))
-    after = np.maximum(t - tl.contract_start_day, 0.0) / 365.25
+    season = 1.0 + d.seasonality_amplitude * np.cos(2 * np.pi * ((t + start_doy - d.peak_day_of_year) / DAYS_PER_YEAR))
+    after = np.maximum(t - tl.contract_start_day, 0.0) / DAYS_PER_YEAR
     return base * season * (1.0 + d.growth_per_year) ** after

@@ -1,7 +1,25 @@
 """A youth's episode: one referral, from arrival until care ends or the family leaves."""
 from __future__ import annotations
 
+from enum import Enum
+
 from .cases import FIELDS
+
+
+class EndState(Enum):
+    """Where an episode stands. Distinct from the record types of episodes.csv
+    (``records.RECORD_TYPES``): an open episode becomes ``waiting_at_end`` or
+    ``in_care_at_end`` when the run ends, and a pending dropout is still in the
+    system until its assessment or indication ends."""
+
+    OPEN = "open"
+    PENDING_DROPOUT = "pending_dropout"   # left during assessment or indication; leaves when that ends
+    COMPLETED = "completed"
+    DROPPED_OUT = "dropped_out"
+
+
+OPEN = EndState.OPEN
+PENDING_DROPOUT = EndState.PENDING_DROPOUT
 
 
 class Episode:
@@ -9,13 +27,13 @@ class Episode:
 
     __slots__ = FIELDS + (
         "uid", "youth_id", "episode", "referral_time", "assessed_time", "allocated_time",
-        "care_start", "care_end", "exit_time", "end_type", "first_provider", "provider", "collective",
-        "handovers", "segments", "progress", "delivered_hours", "needed_hours", "cost_eur",
-        "prof_hours", "deteriorated", "escalated", "unconsulted", "outcome",
+        "care_start", "care_end", "exit_time", "end_state", "started", "first_provider", "provider",
+        "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur",
+        "proficient_hours", "deteriorated", "escalated", "unconsulted", "outcome",
         # current state
-        "queue", "ticket", "est_load", "product", "seg_token", "seg_start", "seg_units",
-        "seg_load", "seg_decl", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
-        "listed_at", "priority", "target_domain", "initial_domain", "initial_severity", "initial_form",
+        "waiting_list", "ticket", "est_load", "product", "seg_token", "seg_start", "seg_units",
+        "seg_load", "seg_declaration", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
+        "listed_at", "target_domain", "initial_domain", "initial_severity",
         "in_care", "follow_up",
     )
 
@@ -31,46 +49,49 @@ class Episode:
         self.referral_time = t
         self.assessed_time = t
         self.allocated_time = float("nan")
-        self.care_start = float("nan")
+        self.care_start = float("nan")   # first care start (NaN until ``started``)
         self.care_end = float("nan")
         self.exit_time = float("nan")
-        self.end_type = ""
+        self.end_state = OPEN
+        self.started = False             # care has started (``care_start`` is set)
         self.first_provider = -2    # provider index; -1 the access team, -2 none yet
         self.provider = -2
         self.collective = -1
         self.handovers = 0
         self.segments = 0
-        self.progress = 0.0
-        self.delivered_hours = 0.0
-        self.needed_hours = 0.0
+        self.progress = 0.0              # share of the need met so far
+        self.delivered_hours = 0.0       # staff hours of care delivered
         self.cost_eur = 0.0
-        self.prof_hours = 0.0
+        self.proficient_hours = 0.0      # units of care weighted by the provider's proficiency
         self.deteriorated = False
         self.escalated = False
         self.unconsulted = False
         self.outcome = -1
-        self.queue = None
-        self.ticket = 0
-        self.est_load = 0.0
+        self.waiting_list = None         # the WaitingList the youth is on, if any
+        self.ticket = 0                  # of its live entry there (0: none)
+        self.est_load = 0.0              # staff hours per week it needs (the list's backlog)
         self.product = -1
-        self.seg_token = 0
+        self.seg_token = 0               # current care segment (stale segment ends are ignored)
         self.seg_start = 0.0
         self.seg_units = 0.0
         self.seg_load = 0.0
-        self.seg_decl = 0.0
+        self.seg_declaration = 0.0
         self.seg_rate = 0.0
         self.seg_duration = 0.0
-        self.seg_shift = False
+        self.seg_shift = False           # the segment ends in a need shift (M4)
         self.shifted = False
         self.wait_since = t
         self.listed_at = t
-        self.priority = 2
         self.target_domain = self.domain
         self.initial_domain = self.domain
         self.initial_severity = self.severity
-        self.initial_form = self.care_form
         self.in_care = False
         self.follow_up = False
+
+    @property
+    def ended(self) -> bool:
+        """The episode has ended, or will at the end of its assessment or indication."""
+        return self.end_state is not OPEN
 
     @property
     def complex(self) -> bool:

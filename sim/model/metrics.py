@@ -1,15 +1,13 @@
 """Summary metrics of one run, computed over the evaluation horizon."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from ..units import DAYS_PER_YEAR
+from ..config.schema import Config
+from ..units import DAYS_PER_WEEK, DAYS_PER_YEAR
 from ..table import Table
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .process import CareModel
 
 NORM_WEEKS = 14.0   # treeknorm: 4 weeks to intake + 10 weeks to treatment
 
@@ -41,22 +39,36 @@ METRICS = {
 }
 
 
-def summarise(m: "CareModel", ep: Table) -> dict[str, float]:
+class FinishedRun(Protocol):
+    """What the metrics read of a finished run of the care model: its horizon,
+    the cumulative marks (``totals``, ``counts``, ``hours``) at the contract
+    start, each contract year's end and the end, and who holds a contract."""
+
+    cfg: Config
+    t_contract_start: float
+    t_end: float
+    at_contract_start: dict
+    year_marks: list[dict]
+    at_end: dict
+    open_mask: np.ndarray
+
+
+def summarise(m: FinishedRun, ep: Table) -> dict[str, float]:
     """The summary of a run over its evaluation horizon."""
-    idx = EpisodeIndex(ep, m.t_switch, m.t_end)
-    out = window(m, idx, m.t_switch, m.t_end, m.at_switch, m.at_end)
+    idx = EpisodeIndex(ep, m.t_contract_start, m.t_end)
+    out = window(m, idx, m.t_contract_start, m.t_end, m.at_contract_start, m.at_end)
     out["waiting_at_end"] = float((ep["record_type"] == "waiting_at_end").sum())
     out["contracts"] = float(m.open_mask.sum())
     return out
 
 
-def yearly(m: "CareModel", ep: Table) -> Table:
+def yearly(m: FinishedRun, ep: Table) -> Table:
     """The same metrics per full contract year of the horizon (one row per year)."""
-    idx = EpisodeIndex(ep, m.t_switch, m.t_end)
+    idx = EpisodeIndex(ep, m.t_contract_start, m.t_end)
     marks = m.year_marks
     rows = []
     for y in range(min(len(marks) - 1, len(idx.youths_by_year))):
-        t0 = m.t_switch + y * DAYS_PER_YEAR
+        t0 = m.t_contract_start + y * DAYS_PER_YEAR
         row = {"contract_year": y, "start_day": t0, "end_day": t0 + DAYS_PER_YEAR}
         row.update(window(m, idx, t0, t0 + DAYS_PER_YEAR, marks[y], marks[y + 1]))
         rows.append(row)
@@ -73,7 +85,7 @@ class EpisodeIndex:
         start, ref, exit_ = ep["care_start"], ep["referral_time"], ep["exit_time"]
         o = np.argsort(start, kind="stable")            # NaN (never started) sort last
         self.start = start[o]
-        self.wait_weeks = (start[o] - ref[o]) / 7.0
+        self.wait_weeks = (start[o] - ref[o]) / DAYS_PER_WEEK
         o = np.argsort(ref, kind="stable")
         self.ref = ref[o]
         self.dropped = (rt[o] == "dropped_out")
@@ -90,11 +102,11 @@ class EpisodeIndex:
         return slice(int(np.searchsorted(values, a, "left")), int(np.searchsorted(values, b, "left")))
 
 
-def window(m: "CareModel", idx: EpisodeIndex, t0: float, t1: float, mark0: dict, mark1: dict) -> dict[str, float]:
+def window(m: FinishedRun, idx: EpisodeIndex, t0: float, t1: float, mark0: dict, mark1: dict) -> dict[str, float]:
     """Metrics over the time window [t0, t1) from the indexed episode table and
     the model's cumulative accumulators marked at t0 and t1."""
     years = (t1 - t0) / DAYS_PER_YEAR
-    a0, a1 = mark0["acc"], mark1["acc"]
+    a0, a1 = mark0["totals"], mark1["totals"]
     c0, c1 = mark0["counts"], mark1["counts"]
     d = {k: a1[k] - a0[k] for k in a1}
     costs = m.cfg.costs

@@ -3,23 +3,70 @@
 The care process in ``sim.model`` never branches on the regime's name: it asks
 the active regime how to indicate, match, dose, follow up and pay. A new regime
 is one new module with a subclass of :class:`Regime` registered in
-``sim.regimes.REGIMES``.
+``sim.regimes.REGIMES``. A regime sees the model only through
+:class:`CareHost`, the part of ``sim.model.process.CareModel`` it may use.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Protocol
 
 import numpy as np
 
-from ..config.schema import Admin
-from .waiting_list import REGULAR, URGENT, WaitingList
+from ..config.schema import AdminTerms, Config, Switches
+from ..units import MONTHS_PER_YEAR, WHOLE_WEEKS_PER_YEAR
+from .waiting_list import Entry, WaitingList
 
 if TYPE_CHECKING:  # pragma: no cover
     from .episode import Episode
-    from .process import CareModel
-    from .provider import Provider
+    from .provider import Collective, Provider
+    from .world import World
+
+
+class CareHost(Protocol):
+    """What a regime may use of the care model (``CareModel`` provides it)."""
+
+    cfg: Config
+    switches: Switches                  # mechanism switches M1-M8
+    world: World
+    providers: list[Provider]
+    collectives: dict[int, Collective]
+    backlog: np.ndarray                 # weeks of backlog of each provider's own list
+    log_size: np.ndarray                # log of each provider's staff relative to the median
+    mean_care_weeks: float
+    decision_uniform: Callable[[], float]         # the next uniform for a decision (assessment stream)
+    gumbel: Callable[[int], np.ndarray]           # standard Gumbel noise (choices stream)
+
+    @property
+    def now(self) -> float: ...
+
+    def draw(self, dist) -> float: ...
+
+    def remaining_need_days(self, ep: Episode) -> float: ...
+
+    def offers(self, p: Provider, ep: Episode) -> bool: ...
+
+    def open_candidates(self, domain: int, form: int) -> np.ndarray: ...
+
+    def set_terms(self, p: Provider, overhead_share: float, billed_per_unit: bool, declaration_load: float,
+                  extra_staff: float = 0.0) -> None: ...
+
+    def close(self, p: Provider) -> None: ...
+
+    def baseline_spending(self) -> float: ...
+
+    def pay_extra(self, eur: float) -> None: ...
+
+    def collective(self, c: int) -> Collective: ...
+
+    def in_care_at(self, p: Provider) -> Iterable[Episode]: ...
+
+    def requeue(self, ep: Episode, priority: int, since: float) -> None: ...
+
+    def transfer(self, ep: Episode) -> None: ...
+
+    def dispatch(self, p: Provider) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -33,29 +80,37 @@ class FollowUp:
     target: Optional[WaitingList] = None
 
 
+NO_ADMIN = AdminTerms(overhead_share=0.0, hours_per_allocation=0.0, hours_per_start=0.0, hours_per_stop=0.0,
+                      hours_per_declaration=0.0, municipal_hours_per_transaction=0.0)
+
+
+def weekly_declaration_hours(per_month: float) -> float:
+    """Declaration hours per youth per month as hours per week (12 months over 52 weeks)."""
+    return per_month * MONTHS_PER_YEAR / WHOLE_WEEKS_PER_YEAR
+
+
 class Regime:
     """Base policy: the defaults are the neutral choices both regimes share."""
 
     name = "base"
     bills_per_unit = True
-    picks = False   # True when ``pick`` may pass over the head of a list
+    may_skip_head = False   # True when ``pick`` may pass over the head of a list
 
-    def __init__(self, model: "CareModel", admin: Admin):
-        self.m = model
+    def __init__(self, model: CareHost, admin: AdminTerms):
+        self.model = model
         self.cfg = model.cfg
-        self._static: dict = {}     # (candidates, municipality) -> fixed part of the choice utility
-        self._wait_weight = model.cfg.regimes.product.choice.wait / 10.0
-        self.admin = admin if model.switch.admin_burden else Admin(
-            overhead_share=0.0, hours_per_allocation=0.0, hours_per_start=0.0, hours_per_stop=0.0,
-            hours_per_declaration=0.0, municipal_hours_per_transaction=0.0)
+        self._choice_static: dict = {}   # (candidates, municipality) -> fixed part of the choice utility
+        self._wait_weight = model.cfg.regimes.product.choice.wait / 10.0   # utility per 10 weeks of backlog
+        self.admin = admin if model.switches.admin_burden else NO_ADMIN
 
     # -- contract ---------------------------------------------------------------
     def activate(self) -> None:
         """Called when the regime takes over (day 0 for the status quo, the
         contract start for the regime under study)."""
-        decl = self.admin.hours_per_declaration * 12.0 / 52.0
-        for p in self.m.providers:
-            self.m.set_terms(p, overhead=self.admin.overhead_share, bills=self.bills_per_unit, decl_load=decl)
+        declaration = weekly_declaration_hours(self.admin.hours_per_declaration)
+        for p in self.model.providers:
+            self.model.set_terms(p, overhead_share=self.admin.overhead_share, billed_per_unit=self.bills_per_unit,
+                                 declaration_load=declaration)
 
     def on_contract_year(self, year: int) -> None:
         """Start of a contract year (after the contract start)."""
@@ -65,57 +120,54 @@ class Regime:
         return 0.0
 
     # -- the care process asks ----------------------------------------------------
-    def indicate(self, ep: "Episode") -> None:
+    def indicate(self, ep: Episode) -> None:
         """Set what the youth is entitled to (a product, or a domain and goal)."""
 
-    def match(self, ep: "Episode") -> WaitingList:
+    def match(self, ep: Episode) -> WaitingList:
         raise NotImplementedError
 
-    def dose(self, ep: "Episode", p: "Provider") -> tuple[float, float]:
+    def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
         """Units per week and duration (days) of the next care segment."""
         raise NotImplementedError
 
-    def after_segment(self, ep: "Episode", p: "Provider") -> Optional[FollowUp]:
+    def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """None when the episode ends, else how care continues."""
         return None
 
-    def on_need_shift(self, ep: "Episode", p: "Provider") -> FollowUp:
+    def on_need_shift(self, ep: Episode, p: Provider) -> FollowUp:
         """The youth's need moved to its secondary domain mid-care."""
         raise NotImplementedError
 
-    def admission_limit(self, p: "Provider") -> float:
+    def admission_limit(self, p: Provider) -> float:
         """Caseload (hours per week) up to which ``p`` admits new youths."""
         return p.capacity
 
-    def pick(self, wl: WaitingList, p: "Provider"):
+    def pick(self, wl: WaitingList, p: Provider) -> Optional[Entry]:
         """The entry ``p`` would admit next from ``wl`` (default: its head)."""
         return wl.head()
 
-    def secondary_proficiency(self, ep: "Episode", p: "Provider") -> float:
+    def secondary_proficiency(self, ep: Episode, p: Provider) -> float:
         """Proficiency applied to the youth's secondary domain (M4 consultation)."""
-        return float(self.m.world.proficiency[p.idx, ep.secondary]) if ep.secondary >= 0 else 1.0
+        return float(self.model.world.proficiency[p.idx, ep.secondary]) if ep.secondary >= 0 else 1.0
 
     # -- shared helpers -------------------------------------------------------------
-    def priority(self, ep: "Episode") -> int:
-        return URGENT if ep.urgent else REGULAR
-
-    def family_choice(self, ep: "Episode", cands: np.ndarray) -> "Provider":
+    def family_choice(self, ep: Episode, cands: np.ndarray) -> Provider:
         """Multinomial-logit choice among candidate providers: home municipality,
         size (reputation), and the backlog families see (utility per 10 weeks)."""
-        m = self.m
+        m = self.model
         if len(cands) == 1:
             return m.providers[int(cands[0])]
         key = (id(cands), ep.municipality)
-        static = self._static.get(key)
+        static = self._choice_static.get(key)
         if static is None or static[0] is not cands:
             ch = self.cfg.regimes.product.choice
             static = (cands, ch.home * (m.world.home[cands] == ep.municipality) + ch.size * m.log_size[cands])
-            self._static[key] = static
+            self._choice_static[key] = static
         u = static[1] - self._wait_weight * m.backlog[cands] + m.gumbel(len(cands))
         return m.providers[int(cands[int(u.argmax())])]
 
-    def open_candidates(self, ep: "Episode", domain: int) -> np.ndarray:
-        return self.m.open_candidates(domain, ep.care_form)
+    def open_candidates(self, ep: Episode, domain: int) -> np.ndarray:
+        return self.model.open_candidates(domain, ep.care_form)
 
 
 def logistic(x: float) -> float:

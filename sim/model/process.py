@@ -6,26 +6,26 @@ SimPy events whose callbacks move the youth on (event scheduling on SimPy's
 calendar). That costs two events per care segment instead of the five or six
 of a process per youth, which is what makes thousands of replications
 affordable. Every decision that differs between contract regimes is asked of
-the active regime object (``sim.regimes``); the model never branches on the
-regime's name and never imports the experiment layer.
+the active regime object (``sim.regimes``) through the :class:`~.policy.CareHost`
+interface; the model never branches on the regime's name and never imports the
+experiment layer.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import numpy as np
-import simpy
 
 from ..config import Config
 from ..errors import InvariantError
-from ..units import DAYS_PER_MONTH, DAYS_PER_YEAR
+from ..units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
 from .cases import CaseSource, Catalogue, arrival_times, draw_cases, FIELDS
-from .episode import Episode
-from .policy import Regime, logistic
+from .environment import CareEnvironment
+from .episode import PENDING_DROPOUT, EndState, Episode
+from .policy import FollowUp, Regime, logistic
 from .provider import Collective, Provider
-from .records import EpisodeRecorder, MonthlyRecorder
+from .records import COMPLETED, DROPPED_OUT, IN_CARE_AT_END, WAITING_AT_END, EpisodeRecorder, MonthlyRecorder
 from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
 from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
 from .world import World, build_world
@@ -46,28 +46,28 @@ class CareModel:
     def __init__(self, cfg: Config, regime: type[Regime], seed: int, status_quo: type[Regime],
                  check_invariants: bool = False):
         self.cfg = cfg
-        self.study = regime
+        self.regime_under_study = regime
         self.seed = int(seed)
-        self.switch = cfg.mechanism
-        self.check = check_invariants
+        self.switches = cfg.mechanism
+        self.check_invariants = check_invariants
         self.streams = Streams(seed)
         self.world: World = build_world(cfg, self.streams.world)
-        self.cat: Catalogue = self.world.cat
-        self.env = simpy.Environment()
+        self.catalogue: Catalogue = self.world.catalogue
+        self.env = CareEnvironment()
         tl = cfg.timeline
-        self.t_switch = tl.contract_start_day
+        self.t_contract_start = tl.contract_start_day
         self.t_end = tl.end_day
 
-        cf = [cfg.care_forms[f] for f in self.cat.care_forms]
-        self.staff_per_unit = [c.staff_hours_per_unit for c in cf]
-        self.by_team = [c.delivered_by == "access_team" for c in cf]
-        self.heavier = [self.cat.care_forms.index(c.heavier) if c.heavier else -1 for c in cf]
-        self.price = np.array([[c.price_eur * cfg.demand.domains[d].price_factor for c in cf]
-                               for d in self.cat.domains])      # (domain, form) EUR per unit
-        self.team_price = [c.price_eur for c in cf]
-        self.need_dists = [c.need_intensity for c in cf]
-        mean_dur = np.mean([c.need_duration.mean() for c in cf])
-        self.mean_care_weeks = float(mean_dur / 7.0)
+        forms = [cfg.care_forms[f] for f in self.catalogue.care_forms]
+        self.staff_per_unit = [c.staff_hours_per_unit for c in forms]
+        self.team_delivers = [c.delivered_by == "access_team" for c in forms]
+        self.heavier_form = [self.catalogue.care_forms.index(c.heavier) if c.heavier else -1 for c in forms]
+        self.unit_price = np.array([[c.price_eur * cfg.demand.domains[d].price_factor for c in forms]
+                                    for d in self.catalogue.domains])      # (domain, form) EUR per unit
+        self.team_unit_price = [c.price_eur for c in forms]
+        self.need_intensity_dists = [c.need_intensity for c in forms]
+        mean_dur = np.mean([c.need_duration.mean() for c in forms])
+        self.mean_care_weeks = float(mean_dur / DAYS_PER_WEEK)
 
         w = self.world
         self.backlog = np.zeros(w.n)      # mirrors each provider's own list backlog (weeks)
@@ -75,52 +75,57 @@ class CareModel:
                                    self.mean_care_weeks, self.backlog) for j in range(w.n)]
         self.log_size = np.log(w.staff_hours / np.median(w.staff_hours))
         self.open_mask = np.ones(w.n, dtype=bool)
-        self._open_cands: dict = {}
-        self.team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1, self.mean_care_weeks)
-        self.team.bills = False
+        self._open_candidates: dict = {}
+        self.access_team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1,
+                                    self.mean_care_weeks)
+        self.access_team.billed_per_unit = False
         self.collectives: dict[int, Collective] = {}
-        self._in_care: dict[int, dict[int, Episode]] = {j: {} for j in range(w.n)}
+        self._in_care_at: dict[int, dict[int, Episode]] = {j: {} for j in range(w.n)}
 
         # access team's assessments
-        self.assess_queue = WaitingList("assessment")
-        self.assessing = 0
+        self.assessment_list = WaitingList("assessment")
+        self.in_assessment = 0
         self.assessors = cfg.access_team.assessors
 
         # random numbers that are not a youth's latent attributes
-        self.u_decide = UniformBlock(self.streams.assessment)
+        self.decision_uniform = UniformBlock(self.streams.assessment)
         self.gumbel = GumbelBlock(self.streams.choices)
-        self._draws: dict[int, SpecBlock] = {}
-        self.rereferral_cases = CaseSource(cfg, self.cat, self.streams.rereferrals)
+        self._spec_blocks: dict[int, SpecBlock] = {}
+        self.rereferral_cases = CaseSource(cfg, self.catalogue, self.streams.rereferrals)
 
-        # state counters and accumulators (integrated lazily between changes)
+        # state counters and totals (integrated lazily between changes)
         self.active: dict[int, Episode] = {}
         self.next_uid = 0
         self.next_youth = 0
         self.arrivals = 0           # referrals handled by the merged arrival stream
         self.n_waiting = 0          # on providers' waiting lists
         self.n_in_care = 0
-        self.decl_load = 0.0        # declaration hours per week of the youths in care
-        self.used_open = 0.0
-        self.cap_open = 0.0
+        self.declaration_load = 0.0   # declaration hours per week of the youths in care
+        self.used_open = 0.0          # caseload (hours per week) of providers taking new youths
+        self.capacity_open = 0.0
         self.staff_open = 0.0
         self.billed_rate = 0.0      # EUR/day paid per unit
         self.team_rate = 0.0
         self.lump_rate = 0.0        # EUR/day paid regardless of volume
         self.overhead_rate = 0.0    # provider admin hours per day (overhead share)
-        self.t_acc = 0.0
-        self.acc = dict(billed=0.0, team=0.0, lump=0.0, used=0.0, cap=0.0, staff_h=0.0, overhead_h=0.0,
-                        decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, in_care=0.0,
-                        list_time=0.0, care_time=0.0)
+        self.t_accrued = 0.0
+        self.totals = dict(billed=0.0, team=0.0, lump=0.0, used=0.0, cap=0.0, staff_h=0.0, overhead_h=0.0,
+                           decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, in_care=0.0,
+                           list_time=0.0, care_time=0.0)
         self.counts = dict(referrals=0, starts=0, stops=0, ends=0, dropouts=0, reindications=0,
                            handovers=0, listed=0, unlisted=0)
-        self.baseline_mark: Optional[float] = None
+        self.billed_a_year_before: Optional[float] = None   # totals["billed"] a year before the contract start
 
         self.episodes = EpisodeRecorder()
         self.monthly = MonthlyRecorder()
-        self.cap_open = sum(p.capacity for p in self.providers)
+        self.capacity_open = sum(p.capacity for p in self.providers)
         self.staff_open = sum(p.staff for p in self.providers)
         self.regime: Regime = status_quo(self)
         self.regime.activate()
+
+    @property
+    def now(self) -> float:
+        return self.env.now
 
     # ================================================================== run
     def run(self) -> None:
@@ -129,7 +134,7 @@ class CareModel:
         env.process(self._months())
         env.process(self._contract())
         times = arrival_times(self.cfg, self.streams.arrivals)
-        cols = draw_cases(self.cfg, self.cat, self.streams.cases, len(times))
+        cols = draw_cases(self.cfg, self.catalogue, self.streams.cases, len(times))
         self._loop(times.tolist(), _rows(cols))
         self._accrue()
         if self.monthly.last_time() < self.env.now:
@@ -147,27 +152,25 @@ class CareModel:
         then lets SimPy process its own events. SimPy's clock is advanced to the
         referral time, which is exactly what a Timeout would do.
         """
-        env, step, peek, end = self.env, self.env.step, self.env.peek, self.t_end
-        check = self.check
+        env, end = self.env, self.t_end
+        step_before, advance_to = env.step_before, env.advance_to
+        check = self.assert_invariants if self.check_invariants else None
         n, i = len(times), 0
         t_arr = times[0] if n else math.inf   # the next referral of a youth new to care
         while True:
-            t_ev = peek()
-            if t_arr <= t_ev and t_arr < end:
-                env._now = t_arr
-                youth = self.next_youth
-                self.next_youth += 1
-                self.arrivals += 1
-                self.refer(Episode(self._uid(), youth, 0, t_arr, next(rows)))
-                i += 1
-                t_arr = times[i] if i < n else math.inf
-            elif t_ev < end:
-                step()
-            else:
-                env._now = end
-                break
+            step_before(min(t_arr, end), check)   # SimPy's events before the referral (or the end)
+            if t_arr >= end:
+                advance_to(end)
+                return
+            advance_to(t_arr)
+            youth = self.next_youth
+            self.next_youth += 1
+            self.arrivals += 1
+            self.refer(Episode(self._new_uid(), youth, 0, t_arr, next(rows)))
+            i += 1
+            t_arr = times[i] if i < n else math.inf
             if check:
-                self.assert_invariants()
+                check()
 
     def _months(self):
         """Monthly bookkeeping: one row per month."""
@@ -179,21 +182,21 @@ class CareModel:
             self.monthly.snapshot(self)
 
     def _contract(self):
-        """The contract timeline: baseline year, the switch, contract years."""
+        """The contract timeline: baseline year, the contract start, contract years."""
         env = self.env
-        mark = self.t_switch - DAYS_PER_YEAR
+        mark = self.t_contract_start - DAYS_PER_YEAR
         if mark > 0:
             yield env.timeout(mark)
             self._accrue()
-            self.baseline_mark = self.acc["billed"]
-        yield env.timeout(self.t_switch - env.now)
+            self.billed_a_year_before = self.totals["billed"]
+        yield env.timeout(self.t_contract_start - env.now)
         self._accrue()
-        self.at_switch = self._marks()
-        if self.study is not type(self.regime):
-            self.regime = self.study(self)
+        self.at_contract_start = self._marks()
+        if self.regime_under_study is not type(self.regime):
+            self.regime = self.regime_under_study(self)
             self.regime.activate()
             self.lump_rate = self.regime.yearly_payment() / DAYS_PER_YEAR
-        self.year_marks = [self.at_switch]
+        self.year_marks = [self.at_contract_start]
         year = 0
         while True:
             yield env.timeout(DAYS_PER_YEAR)
@@ -206,7 +209,7 @@ class CareModel:
                     self.dispatch(p)
 
     # ================================================================== pathway
-    def _uid(self) -> int:
+    def _new_uid(self) -> int:
         self.next_uid += 1
         return self.next_uid
 
@@ -214,122 +217,122 @@ class CareModel:
         """A referral arrives."""
         self.counts["referrals"] += 1
         self.active[ep.uid] = ep
-        if self.switch.waiting_effects:
+        if self.switches.waiting_effects:
             w = self.cfg.waiting
             patience = ep.e_patience * w.patience_mean_days
             worse = ep.e_deteriorate * w.deterioration_mean_days
             if worse < patience:    # one clock at a time: most youths start care before either
-                self.env.timeout(worse).callbacks.append(lambda _e, ep=ep, p=patience - worse: self._worse(ep, p))
+                self.env.timeout(worse).callbacks.append(
+                    lambda _e, ep=ep, p=patience - worse: self._deterioration_due(ep, p))
             else:
                 self.env.timeout(patience).callbacks.append(lambda _e, ep=ep: self._renege(ep))
-        if self.cfg.demand.sources[self.cat.sources[ep.source]].via_access_team:
+        if self.cfg.demand.sources[self.catalogue.sources[ep.source]].via_access_team:
             self._assess(ep)
         else:
             self._allocate(ep)
 
     def _assess(self, ep: Episode) -> None:
-        if self.assessing < self.assessors:
-            self.assessing += 1
+        if self.in_assessment < self.assessors:
+            self.in_assessment += 1
             d = self.draw(self.cfg.access_team.assessment_days)
             self.env.timeout(d).callbacks.append(lambda _e, ep=ep: self._assessed(ep))
         else:
             ep.est_load = 0.0
-            self.assess_queue.push(ep, URGENT if ep.urgent else REGULAR, self.env.now)
+            self.assessment_list.push(ep, URGENT if ep.urgent else REGULAR, self.env.now)
 
     def _assessed(self, ep: Episode) -> None:
-        self.assessing -= 1
+        self.in_assessment -= 1
         ep.assessed_time = self.env.now
-        e = self.assess_queue.head()
-        if e is not None:
-            self._assess(self.assess_queue.pop_head())
+        if self.assessment_list.head() is not None:
+            self._assess(self.assessment_list.pop_head())
         self._allocate(ep)
 
     def _allocate(self, ep: Episode) -> None:
-        """Indication and allocation by the regime, then a place on a waiting list."""
-        if ep.end_type == "pending_dropout":
-            self._finish(ep, "dropped_out")
+        """Indication and allocation by the regime, then a place on a waiting list
+        (once per episode: after the referral, or after the assessment)."""
+        if ep.end_state is PENDING_DROPOUT:
+            self._finish(ep, EndState.DROPPED_OUT)
             return
         self.regime.indicate(ep)
         self._transaction(self.regime.admin.hours_per_allocation)
-        if ep.allocated_time != ep.allocated_time:
-            ep.allocated_time = self.env.now
+        ep.allocated_time = self.env.now
         self.place(ep, URGENT if ep.urgent else REGULAR, self.env.now)
 
-    def place(self, ep: Episode, cls: int, since: float, target: Optional[WaitingList] = None) -> None:
+    def place(self, ep: Episode, priority: int, since: float, target: Optional[WaitingList] = None) -> None:
         """Put ``ep`` on a waiting list (the regime's match unless ``target``) and
         let that list's providers admit."""
-        if self.by_team[ep.care_form]:
-            wl = self.team.queue
+        if self.team_delivers[ep.care_form]:
+            wl = self.access_team.own_list
         else:
             wl = target if target is not None else self.regime.match(ep)
         ep.est_load = ep.need_intensity * self.staff_per_unit[ep.care_form]
         ep.wait_since = since
         self._accrue()
-        wl.push(ep, cls, since)
+        wl.push(ep, priority, since)
         ep.listed_at = self.env.now
         self.n_waiting += 1
         self.counts["listed"] += 1
         for p in wl.servers:
-            if ep.queue is not wl:
+            if ep.waiting_list is not wl:
                 break
             if p.open and p.used < p.capacity:
                 self.dispatch(p)
 
-    def requeue(self, ep: Episode, cls: int, since: float) -> None:
+    def requeue(self, ep: Episode, priority: int, since: float) -> None:
         """Re-route a waiting youth (its provider lost its contract), keeping its place in time."""
         self.unlist(ep)
-        self.place(ep, cls, since)
+        self.place(ep, priority, since)
 
     def unlist(self, ep: Episode) -> None:
         """Take ``ep`` off the list it waits on (for assessment or for care)."""
-        q = ep.queue
+        wl = ep.waiting_list
         self._accrue()
-        q.remove(ep)
-        if q is not self.assess_queue:
+        wl.remove(ep)
+        if wl is not self.assessment_list:
             self.n_waiting -= 1
             self.counts["unlisted"] += 1
-            self.acc["list_time"] += self.env.now - ep.listed_at
+            self.totals["list_time"] += self.env.now - ep.listed_at
 
-    def _worse(self, ep: Episode, until_renege: float) -> None:
+    def _deterioration_due(self, ep: Episode, until_renege: float) -> None:
         """The youth's deterioration time passed; its patience runs out later."""
-        if ep.end_type or ep.care_start == ep.care_start:
+        if ep.ended or ep.started:
             return
         self._deteriorate(ep)
-        if not ep.end_type:
+        if not ep.ended:
             self.env.timeout(until_renege).callbacks.append(lambda _e, ep=ep: self._renege(ep))
 
     def _renege(self, ep: Episode) -> None:
         """The family's patience ran out: it leaves if care has not started (M6)."""
-        if ep.end_type or ep.care_start == ep.care_start:
+        if ep.ended or ep.started:
             return
-        q = ep.queue
-        if q is None:
-            ep.end_type = "pending_dropout"   # in assessment or indication: leaves when that ends
+        if ep.waiting_list is None:
+            ep.end_state = PENDING_DROPOUT   # in assessment or indication: leaves when that ends
             return
         self.unlist(ep)
-        self._finish(ep, "dropped_out")
+        self._finish(ep, EndState.DROPPED_OUT)
 
     def dispatch(self, p: Provider) -> None:
         """``p`` admits youths from the lists it serves while capacity allows."""
         regime = self.regime
-        picks = regime.picks
+        may_skip_head = regime.may_skip_head
         while p.open:
             best = None
-            for wl in p.pulls:
+            for wl in p.lists_served:
                 if not wl.size:
                     continue
-                e = regime.pick(wl, p) if picks else wl.head()
-                if e is not None and (best is None or e[:3] < best[:3]):
+                e = regime.pick(wl, p) if may_skip_head else wl.head()
+                # entries order by (priority, since, ticket); tickets are unique
+                if e is not None and (best is None or e < best):
                     best = e
             if best is None:
                 return
-            ep = best[3]
-            if ep.end_type == "pending_dropout":
+            ep = best.episode
+            if ep.end_state is PENDING_DROPOUT:
                 self.unlist(ep)
-                self._finish(ep, "dropped_out")
+                self._finish(ep, EndState.DROPPED_OUT)
                 continue
-            units, days = (self._team_dose(ep) if p is self.team else regime.dose(ep, p))
-            load = min(units * self.staff_per_unit[ep.care_form] + p.decl_load, p.capacity)
+            units, days = (self._team_dose(ep) if p is self.access_team else regime.dose(ep, p))
+            load = min(units * self.staff_per_unit[ep.care_form] + p.declaration_load, p.capacity)
             if p.used + load > regime.admission_limit(p) + 1e-9:
                 return
             self.unlist(ep)
@@ -340,22 +343,22 @@ class CareModel:
         threshold ``e_deteriorate * deterioration_mean_days`` of waiting passes:
         severity +1, need grows, and an urgent case may escalate to a heavier
         care form (a new indication and a place on another list)."""
-        if ep.end_type or ep.care_start == ep.care_start or ep.deteriorated:
+        if ep.ended or ep.started or ep.deteriorated:
             return
         w = self.cfg.waiting
         ep.deteriorated = True
         ep.severity = min(ep.severity + 1, 2)
         ep.need_intensity *= w.deterioration_intensity_factor
         ep.need_duration *= w.deterioration_duration_factor
-        heavier = self.heavier[ep.care_form]
+        heavier = self.heavier_form[ep.care_form]
         escalate = ep.urgent and heavier >= 0 and ep.u_escalate < w.escalation_probability
         if escalate:
             ep.escalated = True
             ep.care_form = heavier
-            ep.need_intensity = float(self.need_dists[heavier].ppf(np.array([0.5]))[0]) \
+            ep.need_intensity = float(self.need_intensity_dists[heavier].ppf(np.array([0.5]))[0]) \
                 * w.deterioration_intensity_factor
-        q = ep.queue
-        if q is None or q is self.assess_queue:
+        wl = ep.waiting_list
+        if wl is None or wl is self.assessment_list:
             return      # still in assessment: the allocation sees the new need
         self._accrue()
         if escalate:
@@ -363,7 +366,7 @@ class CareModel:
             self.regime.indicate(ep)
             self.place(ep, URGENT, ep.wait_since)
         else:
-            q.reload(ep, ep.need_intensity * self.staff_per_unit[ep.care_form])
+            wl.reload(ep, ep.need_intensity * self.staff_per_unit[ep.care_form])
 
     def _team_dose(self, ep: Episode) -> tuple[float, float]:
         return ep.need_intensity, self.remaining_need_days(ep)
@@ -375,10 +378,10 @@ class CareModel:
         now = self.env.now
         self._accrue()
         p.accrue(now)
-        if ep.care_start != ep.care_start:
+        if not ep.started:
+            ep.started = True
             ep.care_start = now
             ep.first_provider = p.idx
-            ep.initial_form = ep.care_form
         elif ep.provider != p.idx:
             ep.handovers += 1
             self.counts["handovers"] += 1
@@ -390,33 +393,35 @@ class CareModel:
         ep.seg_start = now
         ep.seg_units = units
         ep.seg_load = load
-        rate = units / 7.0 * (self.team_price[ep.care_form] if p is self.team
-                              else self.price[ep.target_domain, ep.care_form])
+        team = p is self.access_team
+        rate = units / DAYS_PER_WEEK * (self.team_unit_price[ep.care_form] if team
+                                        else self.unit_price[ep.target_domain, ep.care_form])
         ep.seg_rate = rate
         p.used += load
-        p.cut_used = 0.0
+        p.cut_caseload = 0.0
         p.rate += rate
         p.in_care += 1
         self.n_in_care += 1
         self.counts["starts"] += 1
-        if p is self.team:
+        if team:
             self.team_rate += rate
         else:
-            self._in_care[p.idx][ep.uid] = ep
-            if p.bills:
+            self._in_care_at[p.idx][ep.uid] = ep
+            if p.billed_per_unit:
                 self.billed_rate += rate
-            ep.seg_decl = p.decl_load
-            self.decl_load += ep.seg_decl
+            ep.seg_declaration = p.declaration_load
+            self.declaration_load += ep.seg_declaration
             if p.open:
                 self.used_open += load
             self._transaction(self.regime.admin.hours_per_start)
         # a need shift (M4) interrupts the first segment part-way
-        shift = (not ep.shifted and ep.secondary >= 0 and p is not self.team
+        shift = (not ep.shifted and ep.secondary >= 0 and not team
                  and ep.u_shift < self.cfg.demand.need_shift_share)
         ep.seg_shift = shift
         ep.seg_duration = days * ep.u_shift_at if shift else days
-        tok = ep.seg_token
-        self.env.timeout(ep.seg_duration).callbacks.append(lambda _e, ep=ep, tok=tok: self._segment_end(ep, tok))
+        token = ep.seg_token
+        self.env.timeout(ep.seg_duration).callbacks.append(
+            lambda _e, ep=ep, token=token: self._segment_end(ep, token))
 
     def _stop(self, ep: Episode, p: Provider, transaction: bool = True) -> None:
         """Close the current care segment at the current time (bookkeeping only)."""
@@ -424,54 +429,58 @@ class CareModel:
         self._accrue()
         p.accrue(now)
         dur = now - ep.seg_start
-        weeks = dur / 7.0
+        weeks = dur / DAYS_PER_WEEK
         f = ep.care_form
+        team = p is self.access_team
         ep.delivered_hours += ep.seg_units * self.staff_per_unit[f] * weeks
         ep.cost_eur += ep.seg_rate * dur
         ep.progress += min(1.0, ep.seg_units / ep.need_intensity) * dur / ep.need_duration
-        prof = 1.0 if p is self.team else float(self.world.proficiency[p.idx, ep.target_domain])
-        ep.prof_hours += prof * ep.seg_units * weeks
+        proficiency = 1.0 if team else float(self.world.proficiency[p.idx, ep.target_domain])
+        ep.proficient_hours += proficiency * ep.seg_units * weeks
         ep.in_care = False
         self.counts["stops"] += 1
-        self.acc["care_time"] += dur
+        self.totals["care_time"] += dur
         p.used -= ep.seg_load
         if p.used < 1e-9:
             p.used = 0.0
         p.rate -= ep.seg_rate
         p.in_care -= 1
         self.n_in_care -= 1
-        if p is self.team:
+        if team:
             self.team_rate -= ep.seg_rate
         else:
-            self._in_care[p.idx].pop(ep.uid, None)
-            if p.bills:
+            self._in_care_at[p.idx].pop(ep.uid, None)
+            if p.billed_per_unit:
                 self.billed_rate -= ep.seg_rate
-            self.decl_load -= ep.seg_decl
+            self.declaration_load -= ep.seg_declaration
             if p.open:
                 self.used_open -= ep.seg_load
             if transaction:
                 self._transaction(self.regime.admin.hours_per_stop)
 
-    def _segment_end(self, ep: Episode, tok: int) -> None:
-        if ep.seg_token != tok or not ep.in_care:
+    def _provider_of(self, ep: Episode) -> Provider:
+        return self.access_team if ep.provider < 0 else self.providers[ep.provider]
+
+    def _segment_end(self, ep: Episode, token: int) -> None:
+        if ep.seg_token != token or not ep.in_care:
             return  # transferred meanwhile
-        p = self.team if ep.provider < 0 else self.providers[ep.provider]
+        p = self._provider_of(ep)
         self._stop(ep, p)
         if ep.seg_shift:
             ep.shifted = True
             ep.target_domain, ep.secondary = ep.secondary, ep.target_domain
-            fu = self.regime.on_need_shift(ep, p)
-        elif p is self.team:
-            fu = None
+            follow_up = self.regime.on_need_shift(ep, p)
+        elif p is self.access_team:
+            follow_up = None
         else:
-            fu = self.regime.after_segment(ep, p)
-        if fu is None:
-            self._finish(ep, "completed")
+            follow_up = self.regime.after_segment(ep, p)
+        if follow_up is None:
+            self._finish(ep, EndState.COMPLETED)
         else:
-            self._follow_up(ep, fu)
+            self._follow_up(ep, follow_up)
         self.dispatch(p)
 
-    def _follow_up(self, ep: Episode, fu) -> None:
+    def _follow_up(self, ep: Episode, fu: FollowUp) -> None:
         ep.follow_up = True
         if fu.reindicate:
             self.counts["reindications"] += 1
@@ -495,29 +504,30 @@ class CareModel:
         ep.follow_up = True
         self.place(ep, URGENT_HANDOVER, self.env.now)
 
-    def _finish(self, ep: Episode, kind: str) -> None:
-        """The episode ends: outcome, record, and perhaps a later re-referral."""
+    def _finish(self, ep: Episode, state: EndState) -> None:
+        """The episode ends (completed or dropped out): outcome, record, and
+        perhaps a later re-referral."""
         now = self.env.now
-        ep.end_type = kind
+        ep.end_state = state
         ep.exit_time = now
-        if kind == "completed":
-            ep.care_end = now
         self.active.pop(ep.uid, None)
         rr = self.cfg.rereferral
-        if kind == "completed":
+        if state is EndState.COMPLETED:
+            ep.care_end = now
             self.counts["ends"] += 1
             ep.outcome = int(ep.u_outcome < self.goal_probability(ep))
             p_rr = rr.after_goal if ep.outcome else rr.after_no_goal
+            self.episodes.add(ep, COMPLETED, self.staff_per_unit)
         else:
             self.counts["dropouts"] += 1
             p_rr = rr.after_dropout
-        self.episodes.add(ep, kind, self)
+            self.episodes.add(ep, DROPPED_OUT, self.staff_per_unit)
         if ep.u_rereferral < p_rr:
             t = now + float(rr.delay.ppf(np.array([ep.u_rereferral_delay]))[0])
             if t < self.t_end:
                 row = list(self.rereferral_cases.next())
                 row[0] = ep.municipality
-                nxt = Episode(self._uid(), ep.youth_id, ep.episode + 1, t, tuple(row))
+                nxt = Episode(self._new_uid(), ep.youth_id, ep.episode + 1, t, tuple(row))
                 self.env.timeout(t - now).callbacks.append(lambda _e, nxt=nxt: self.refer(nxt))
 
     def goal_probability(self, ep: Episode) -> float:
@@ -528,9 +538,9 @@ class CareModel:
         x += o.dose * math.log(max(dose, 0.05))
         if ep.deteriorated:
             x += o.deterioration
-        if self.switch.expertise_match and ep.delivered_hours > 0:
-            prof = ep.prof_hours / (ep.delivered_hours / self.staff_per_unit[ep.care_form])
-            x += o.proficiency * (prof - o.proficiency_reference)
+        if self.switches.expertise_match and ep.delivered_hours > 0:
+            proficiency = ep.proficient_hours / (ep.delivered_hours / self.staff_per_unit[ep.care_form])
+            x += o.proficiency * (proficiency - o.proficiency_reference)
         if ep.secondary >= 0 and ep.provider >= 0:
             p = self.providers[ep.provider]
             sec = self.regime.secondary_proficiency(ep, p)
@@ -540,87 +550,88 @@ class CareModel:
         return logistic(x)
 
     # ================================================================== contracts and money
-    def set_terms(self, p: Provider, overhead: float, bills: bool, decl_load: float,
+    def set_terms(self, p: Provider, overhead_share: float, billed_per_unit: bool, declaration_load: float,
                   extra_staff: float = 0.0) -> None:
         """Apply a regime's contract terms to a provider (capacity, payment, declarations)."""
         self._accrue()
         p.accrue(self.env.now)
         if p.open:
-            self.cap_open -= p.capacity
+            self.capacity_open -= p.capacity
             self.staff_open -= p.staff
-            self.overhead_rate -= p.staff * p.overhead / 7.0
-        if p.bills and not bills:
+            self.overhead_rate -= p.staff * p.overhead_share / DAYS_PER_WEEK
+        if p.billed_per_unit and not billed_per_unit:
             self.billed_rate -= p.rate
-        elif bills and not p.bills:
+        elif billed_per_unit and not p.billed_per_unit:
             self.billed_rate += p.rate
-        p.bills = bills
-        p.overhead = overhead
-        p.decl_load = decl_load
+        p.billed_per_unit = billed_per_unit
+        p.overhead_share = overhead_share
+        p.declaration_load = declaration_load
         p.set_capacity(extra_staff)
         # a cut below the caseload leaves the youths in care; no one is admitted until it is below
-        p.cut_used = p.used if p.used > p.capacity else 0.0
+        p.cut_caseload = p.used if p.used > p.capacity else 0.0
         if p.open:
-            self.cap_open += p.capacity
+            self.capacity_open += p.capacity
             self.staff_open += p.staff
-            self.overhead_rate += p.staff * p.overhead / 7.0
+            self.overhead_rate += p.staff * p.overhead_share / DAYS_PER_WEEK
 
     def close(self, p: Provider) -> None:
         """The provider lost its contract: no new youths; its youths finish there (M7)."""
         self._accrue()
         p.open = False
         self.open_mask[p.idx] = False
-        self._open_cands.clear()
-        self.cap_open -= p.capacity
+        self._open_candidates.clear()
+        self.capacity_open -= p.capacity
         self.staff_open -= p.staff
-        self.overhead_rate -= p.staff * p.overhead / 7.0
+        self.overhead_rate -= p.staff * p.overhead_share / DAYS_PER_WEEK
         self.used_open -= p.used
 
     def baseline_spending(self) -> float:
-        """Spending per unit in the year before the switch (the lump-sum basis)."""
-        if self.baseline_mark is None:
-            span = max(self.t_switch, 1.0)
-            return self.acc["billed"] * DAYS_PER_YEAR / span
-        return self.acc["billed"] - self.baseline_mark
+        """Spending per unit in the year before the contract start (the lump-sum
+        basis), or per year of the warm-up when that is shorter than a year."""
+        if self.billed_a_year_before is None:
+            span = max(self.t_contract_start, 1.0)
+            return self.totals["billed"] * DAYS_PER_YEAR / span
+        return self.totals["billed"] - self.billed_a_year_before
 
     def pay_extra(self, eur: float) -> None:
-        self.acc["lump"] += eur
+        self.totals["lump"] += eur
 
     def _transaction(self, hours: float) -> None:
         if hours:
-            self.acc["tx_h"] += hours
-            self.acc["mun_h"] += self.regime.admin.municipal_hours_per_transaction
+            self.totals["tx_h"] += hours
+            self.totals["mun_h"] += self.regime.admin.municipal_hours_per_transaction
 
     def _marks(self) -> dict:
         """Cumulative quantities at this moment (to difference over the horizon)."""
         now = self.env.now
         for p in self.providers:
             p.accrue(now)
-        return dict(acc=dict(self.acc), counts=dict(self.counts),
-                    hours=np.array([p.hours for p in self.providers]))
+        return dict(totals=dict(self.totals), counts=dict(self.counts),
+                    hours=np.array([p.hours_delivered for p in self.providers]))
 
     def _accrue(self) -> None:
         now = self.env.now
-        dt = now - self.t_acc
+        dt = now - self.t_accrued
         if dt:
-            a = self.acc
+            a = self.totals
             a["billed"] += self.billed_rate * dt
             a["team"] += self.team_rate * dt
             a["lump"] += self.lump_rate * dt
             a["used"] += self.used_open * dt
-            a["cap"] += self.cap_open * dt
-            a["staff_h"] += self.staff_open / 7.0 * dt
+            a["cap"] += self.capacity_open * dt
+            a["staff_h"] += self.staff_open / DAYS_PER_WEEK * dt
             a["overhead_h"] += self.overhead_rate * dt
-            a["decl_h"] += self.decl_load / 7.0 * dt
+            a["decl_h"] += self.declaration_load / DAYS_PER_WEEK * dt
             a["waiting"] += self.n_waiting * dt
             a["in_care"] += self.n_in_care * dt
-            self.t_acc = now
+            self.t_accrued = now
 
     # ================================================================== helpers for regimes
     def draw(self, dist) -> float:
         """One draw from ``dist`` on the assessment stream (blocks per distribution)."""
-        block = self._draws.get(id(dist))
+        block = self._spec_blocks.get(id(dist))
         if block is None:
-            block = self._draws[id(dist)] = SpecBlock(dist, self.streams.assessment)
+            block = self._spec_blocks[id(dist)] = SpecBlock(dist, self.streams.assessment)
         return block()
 
     def offers(self, p: Provider, ep: Episode) -> bool:
@@ -632,7 +643,7 @@ class CareModel:
         providers offering the form; failing that, every open provider (a
         contract must cover the need). Cached until a provider closes."""
         key = (domain, form)
-        cands = self._open_cands.get(key)
+        cands = self._open_candidates.get(key)
         if cands is None:
             w, is_open = self.world, self.open_mask
             cands = w.candidates.get(key, np.array([], dtype=int))
@@ -641,48 +652,43 @@ class CareModel:
                 cands = np.flatnonzero(w.offers_form[:, form] & is_open)
             if not len(cands):
                 cands = np.flatnonzero(is_open)
-            self._open_cands[key] = cands
+            self._open_candidates[key] = cands
         return cands
 
-    def backlogs(self, cands: np.ndarray) -> np.ndarray:
-        """Backlog in weeks of candidate providers' own lists (vectorised)."""
-        return self.backlog[cands]
-
     def collective(self, c: int) -> Collective:
+        """Collective ``c`` (created empty on first use)."""
         if c not in self.collectives:
             self.collectives[c] = Collective(c, self.world.collective_names[c])
         return self.collectives[c]
 
-    def events_processed(self) -> int:
-        """Events processed so far: SimPy's (scheduled minus still queued) plus
-        the referrals of the merged arrival stream."""
-        scheduled = next(self.env._eid)   # ids are handed out in order from 0
-        self.env._eid = itertools.count(scheduled + 1)
-        return scheduled - len(self.env._queue) + self.arrivals
+    def in_care_at(self, p: Provider) -> Iterable[Episode]:
+        """The youths in care at ``p`` (a live view)."""
+        return self._in_care_at[p.idx].values()
 
-    def in_care_at(self, p: Provider):
-        return self._in_care[p.idx].values()
+    def events_processed(self) -> int:
+        """Events processed so far: SimPy's plus the referrals of the merged arrival stream."""
+        return self.env.processed + self.arrivals
 
     # ================================================================== end of run
     def _close_records(self) -> None:
         """Youths still in the system at the end are records too."""
         for ep in list(self.active.values()):
             if ep.in_care:
-                p = self.team if ep.provider < 0 else self.providers[ep.provider]
-                self._stop(ep, p, transaction=False)
-                self.episodes.add(ep, "in_care_at_end", self)
+                self._stop(ep, self._provider_of(ep), transaction=False)
+                self.episodes.add(ep, IN_CARE_AT_END, self.staff_per_unit)
             else:
-                self.episodes.add(ep, "waiting_at_end", self)
+                self.episodes.add(ep, WAITING_AT_END, self.staff_per_unit)
         self.active.clear()
 
     def assert_invariants(self) -> None:
         """Capacity, counters and lists agree (used in tests at every event)."""
-        for p in self.providers + [self.team]:
-            if p.used > max(p.capacity, p.cut_used) + 1e-6:
+        for p in self.providers + [self.access_team]:
+            if p.used > max(p.capacity, p.cut_caseload) + 1e-6:
                 raise InvariantError(f"{p.name}: caseload {p.used:.3f} above capacity {p.capacity:.3f}")
             if p.used < -1e-6 or p.in_care < 0:
                 raise InvariantError(f"{p.name}: negative caseload")
-        waiting = sum(1 for ep in self.active.values() if ep.queue is not None and ep.queue is not self.assess_queue)
+        waiting = sum(1 for ep in self.active.values()
+                      if ep.waiting_list is not None and ep.waiting_list is not self.assessment_list)
         if waiting != self.n_waiting:
             raise InvariantError(f"waiting counter {self.n_waiting} != {waiting} youths on lists")
         in_care = sum(1 for ep in self.active.values() if ep.in_care)

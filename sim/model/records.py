@@ -3,18 +3,25 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
-from ..units import DAYS_PER_YEAR
+from ..config.schema import Config
+from ..units import DAYS_PER_WEEK, DAYS_PER_YEAR
 from ..table import Table
+from .cases import Catalogue
 
 if TYPE_CHECKING:  # pragma: no cover
     from .episode import Episode
-    from .process import CareModel
+    from .policy import Regime
+    from .waiting_list import WaitingList
+    from .world import World
 
+#: the record types of episodes.csv, in the order of their codes
 RECORD_TYPES = ("completed", "dropped_out", "waiting_at_end", "in_care_at_end")
+COMPLETED, DROPPED_OUT, WAITING_AT_END, IN_CARE_AT_END = RECORD_TYPES
+_CODE = {kind: i for i, kind in enumerate(RECORD_TYPES)}
 
 _EPISODE_COLUMNS = (
     "youth_id", "episode", "record_type", "municipality", "source", "domain", "secondary",
@@ -36,19 +43,20 @@ class EpisodeRecorder:
         self._chunks: list[np.ndarray] = []   # older rows packed as float64 blocks
         self._n = 0
 
-    def add(self, ep: "Episode", kind: str, m: "CareModel") -> None:
+    def add(self, ep: Episode, record_type: str, staff_per_unit: Sequence[float]) -> None:
+        """Record ``ep`` as ``record_type`` (one of RECORD_TYPES); ``staff_per_unit``
+        is per care form."""
         sec0 = ep.target_domain if ep.shifted else ep.secondary
-        spu = m.staff_per_unit[ep.care_form]
+        spu = staff_per_unit[ep.care_form]
         self._rows.append((
-            ep.youth_id, ep.episode, RECORD_TYPES.index(kind), ep.municipality, ep.source,
+            ep.youth_id, ep.episode, _CODE[record_type], ep.municipality, ep.source,
             ep.initial_domain, sec0, ep.initial_severity, ep.severity, ep.urgent, ep.care_form,
             ep.referral_time, ep.assessed_time, ep.allocated_time, ep.care_start,
-            ep.care_end, ep.exit_time if kind in ("completed", "dropped_out") else math.nan,
-            ep.care_start - ep.referral_time, ep.provider if ep.care_start == ep.care_start else -2,
+            ep.care_end, ep.exit_time, ep.care_start - ep.referral_time, ep.provider if ep.started else -2,
             ep.first_provider, ep.collective, ep.handovers, ep.segments,
-            ep.need_intensity * spu * ep.need_duration / 7.0, ep.delivered_hours,
+            ep.need_intensity * spu * ep.need_duration / DAYS_PER_WEEK, ep.delivered_hours,
             min(1.0, ep.progress),
-            ep.prof_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
+            ep.proficient_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
             ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
             float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
         ))
@@ -65,14 +73,15 @@ class EpisodeRecorder:
     def __len__(self) -> int:
         return self._n
 
-    def table(self, m: "CareModel") -> Table:
+    def table(self, catalogue: Catalogue, world: World) -> Table:
+        """All episodes recorded, by youth then episode, codes turned into names."""
         self._pack()
         data = np.concatenate(self._chunks) if self._chunks else np.empty((0, len(_EPISODE_COLUMNS)))
         data = data[np.lexsort((data[:, 1], data[:, 0]))]      # by youth, then episode
         cols = {k: data[:, i] for i, k in enumerate(_EPISODE_COLUMNS)}
-        cat = m.cat
-        names = np.array(list(m.world.names) + ["", "access_team"], dtype=object)   # index -1 team, -2 none
-        cnames = np.array(list(m.world.collective_names) + [""], dtype=object)
+        cat = catalogue
+        names = np.array(list(world.names) + ["", "access_team"], dtype=object)   # index -1 team, -2 none
+        cnames = np.array(list(world.collective_names) + [""], dtype=object)
         cols["record_type"] = np.array(RECORD_TYPES, dtype=object)[cols["record_type"].astype(int)]
         cols["municipality"] = np.array(cat.municipalities, dtype=object)[cols["municipality"].astype(int)]
         cols["source"] = np.array(cat.sources, dtype=object)[cols["source"].astype(int)]
@@ -93,7 +102,24 @@ class EpisodeRecorder:
         return Table(cols)
 
 
-_ACC = ("billed", "team", "lump", "used", "cap", "staff_h", "overhead_h", "decl_h", "tx_h", "mun_h",
+class Observed(Protocol):
+    """What a monthly snapshot reads of the care model."""
+
+    regime: Regime
+    n_waiting: int
+    assessment_list: WaitingList
+    in_assessment: int
+    n_in_care: int
+    capacity_open: float
+    used_open: float
+    totals: dict[str, float]
+    counts: dict[str, int]
+
+    @property
+    def now(self) -> float: ...
+
+
+_TOTALS = ("billed", "team", "lump", "used", "cap", "staff_h", "overhead_h", "decl_h", "tx_h", "mun_h",
         "waiting", "in_care")
 _COUNTS = ("referrals", "starts", "ends", "dropouts", "reindications", "handovers")
 
@@ -104,34 +130,35 @@ class MonthlyRecorder:
     def __init__(self):
         self._snaps: list[tuple] = []
 
-    def snapshot(self, m: "CareModel") -> None:
+    def snapshot(self, m: Observed) -> None:
         self._snaps.append((
-            m.env.now, m.regime.name, m.n_waiting, m.assess_queue.size + m.assessing, m.n_in_care,
-            m.cap_open, m.used_open, getattr(m.regime, "budget_total", 0.0),
-            *(m.acc[k] for k in _ACC), *(m.counts[k] for k in _COUNTS),
+            m.now, m.regime.name, m.n_waiting, m.assessment_list.size + m.in_assessment, m.n_in_care,
+            m.capacity_open, m.used_open, m.regime.yearly_payment(),
+            *(m.totals[k] for k in _TOTALS), *(m.counts[k] for k in _COUNTS),
         ))
 
     def last_time(self) -> float:
         return self._snaps[-1][0] if self._snaps else -1.0
 
-    def table(self, m: "CareModel") -> Table:
+    def table(self, cfg: Config, t_contract_start: float) -> Table:
+        """One row per month between consecutive snapshots."""
         if len(self._snaps) < 2:
             return Table({})
         s = list(zip(*self._snaps))
         t = np.array(s[0])
         i = 8
-        acc = {k: np.diff(np.array(s[i + j], float)) for j, k in enumerate(_ACC)}
-        i += len(_ACC)
+        acc = {k: np.diff(np.array(s[i + j], float)) for j, k in enumerate(_TOTALS)}
+        i += len(_TOTALS)
         cnt = {k: np.diff(np.array(s[i + j], float)).astype(np.int64) for j, k in enumerate(_COUNTS)}
         dt_ = np.diff(t)
-        start = m.cfg.timeline.start
-        costs = m.cfg.costs
+        start = cfg.timeline.start
+        costs = cfg.costs
         cols = {
             "month": np.arange(len(dt_)),
             "start_day": t[:-1],
             "end_day": t[1:],
             "date": np.array([(start + dt.timedelta(days=float(x))).isoformat() for x in t[:-1]], dtype=object),
-            "contract_year": np.floor((t[:-1] - m.t_switch) / DAYS_PER_YEAR).astype(np.int64),
+            "contract_year": np.floor((t[:-1] - t_contract_start) / DAYS_PER_YEAR).astype(np.int64),
             "regime": np.array(s[1][1:], dtype=object),
             "waiting_list": np.array(s[2][1:], dtype=np.int64),
             "in_assessment": np.array(s[3][1:], dtype=np.int64),

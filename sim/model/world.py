@@ -28,7 +28,10 @@ class Product:
 
 @dataclass(frozen=True)
 class World:
-    cat: Catalogue
+    """Providers (size, home, expertise, care forms), the product catalogue and
+    the expertise regime's contracts and collectives, indexed by provider."""
+
+    catalogue: Catalogue
     names: tuple[str, ...]
     staff_hours: np.ndarray          # per provider, staff hours per week
     home: np.ndarray                 # home municipality index
