@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 import sim  # noqa: E402
 from sim import REFORM, STATUS_QUO  # noqa: E402
 from sim.analysis.stats import paired_interval, t_interval  # noqa: E402
+from sim.model.metrics import HEADLINE as HEADLINE_METRICS, METRICS  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
 #: how the scripts name the paired difference they report
@@ -34,14 +35,8 @@ QUICK = {
     "timeline.end": "2025-07-01",
 }
 
-#: the metrics the conclusions talk about, with units for printing
-HEADLINE = {
-    "wait_mean_weeks": "weeks",
-    "goal_attained_rate": "",
-    "care_cost_eur_per_year": "EUR/yr",
-    "admin_cost_eur_per_year": "EUR/yr",
-    "youths_in_care_year": "youths",
-}
+#: the metrics the conclusions talk about (the registry's headline metrics), with units for printing
+HEADLINE = {m: METRICS[m].unit for m in HEADLINE_METRICS}
 
 
 def arguments(description: str, reps: int, quick_reps: int = 2,

@@ -75,13 +75,14 @@ if str(ROOT) not in sys.path:
 from sim.config import Config, ConfigError, load_config, with_overrides  # noqa: E402
 from sim.model.process import CareModel  # noqa: E402
 from sim.run import build_model  # noqa: E402
+import sim  # noqa: E402
 
 CONFIG = ROOT / "configs" / "achterhoek.yaml"
 TOLERANCE = 0.02            # steady state: |lambda W - L| / L
 IDENTITY_TOLERANCE = 1e-9   # default horizon: relative residual of the exact identity
 LONG_END = "2052-07-01"     # the default configuration run on to here for the steady-state window
 WINDOW_YEARS = 10           # the last contract years of that run
-REGIMES = ("product", "expertise")
+REGIMES = tuple(sim.REGIMES)
 
 # (name, time integral, entry counter, time total, exit counter)
 QUANTITIES = (

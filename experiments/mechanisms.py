@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from _common import DIFFERENCE, arguments, base_overrides, by_regime, conclude, fmt_ci, output_dir, select, sweep
+from _common import DIFFERENCE, HEADLINE, arguments, base_overrides, by_regime, conclude, fmt_ci, output_dir, select, sweep
 from sim.config import MECHANISMS
 from sim.analysis.stats import t_interval
 
-METRICS = {"wait_mean_weeks": "weeks", "goal_attained_rate": "", "care_cost_eur_per_year": "EUR/yr"}
 
 
 def differences(runs, metric: str) -> dict[int, float]:
@@ -30,7 +29,7 @@ def main() -> None:
     full = select(runs, **{k: True for k in coupled})
     lines = [f"regime difference ({DIFFERENCE}) with all mechanisms on, and the part each explains "
              "(difference with it on minus with it off, paired over replications)"]
-    for metric, unit in METRICS.items():
+    for metric, unit in HEADLINE.items():
         d_full = differences(full, metric)
         lines.append(f"{metric}: all on {fmt_ci(t_interval(list(d_full.values())), unit, True)}")
         for m in mechs:

@@ -61,6 +61,7 @@ if str(ROOT) not in sys.path:
 from sim.config import load_config
 from sim.units import DAYS_PER_YEAR  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
+from sim.regimes import REGIMES, STATUS_QUO  # noqa: E402
 from sim.run import build_model  # noqa: E402
 from sim.analysis.queueing import erlang_c, mmc_mean_wait, mmc_priority_mean_waits  # noqa: E402
 from sim.analysis.stats import t_interval  # noqa: E402
@@ -205,7 +206,7 @@ def episodes(cfg, regime: str, seed: int):
 
 
 def run_point(c: int, rho: float, customers: int, reps: int, seed: int = 1, care_mean: float = CARE_MEAN_DAYS,
-              urgent_share: float = 0.0, regime: str = "product") -> list[Row]:
+              urgent_share: float = 0.0, regime: str = STATUS_QUO) -> list[Row]:
     """Replicate one (c, rho) point; one Row for FIFO, or one per class (urgent, regular)."""
     if not 2 <= reps <= 100_000:
         raise SystemExit("--reps: need 2 to 100,000 replications for a confidence interval")
@@ -284,7 +285,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--reps", "-k", type=int, default=None, help=f"replications per point (default {DEFAULT_REPS})")
     ap.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     ap.add_argument("--care-mean", type=float, default=CARE_MEAN_DAYS, help="mean care time 1/mu in days (default 30)")
-    ap.add_argument("--regime", default="product", choices=("product", "expertise"))
+    ap.add_argument("--regime", default=STATUS_QUO, choices=tuple(REGIMES))
     ap.add_argument("--priority", action="store_true", help="the two-class non-preemptive priority case")
     ap.add_argument("--urgent-share", type=float, default=URGENT_SHARE,
                     help=f"share p of urgent youths with --priority (default {URGENT_SHARE})")

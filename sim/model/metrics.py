@@ -1,6 +1,7 @@
 """Summary metrics of one run, computed over the evaluation horizon."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -11,32 +12,88 @@ from ..table import Table
 
 NORM_WEEKS = 14.0   # treeknorm: 4 weeks to intake + 10 weeks to treatment
 
-#: summary keys with what they mean (docs/model.md has the formulas)
-METRICS = {
-    "wait_mean_weeks": "mean weeks from referral to first care, care starts in the horizon",
-    "wait_median_weeks": "median of the same",
-    "wait_p90_weeks": "90th percentile of the same",
-    "share_over_norm": "share of those waits over the 14-week treeknorm",
-    "referrals": "referrals per year (first and repeat)",
-    "starts_per_year": "first care starts per year",
-    "youths_in_care_year": "distinct youths with care per contract year (mean over full years)",
-    "mean_youths_in_care": "time-average number of youths in care",
-    "mean_waiting_list": "time-average number waiting on providers' lists",
-    "waiting_at_end": "episodes still waiting (for assessment or care) at the end",
-    "goal_attained_rate": "share of completed episodes that reached their goal",
-    "rereferral_12m_rate": "share of completed episodes followed by a referral within 12 months",
-    "dropout_rate": "share of referrals whose family left the waiting list",
-    "dose_mean": "mean delivered share of the needed care, completed episodes",
-    "care_cost_eur_per_year": "paid for care: per unit, lump sums, population part, safety valve, team",
-    "admin_cost_eur_per_year": "providers' and municipalities' administrative hours at cost",
-    "admin_share": "share of contracted providers' staff time spent on administration",
-    "cost_per_goal_eur": "care cost per attained goal",
-    "utilisation": "care hours in use / care capacity of contracted providers",
-    "handovers_per_youth": "provider changes per completed episode",
-    "reindications_per_year": "new indications for follow-up products per year",
-    "contracts": "providers holding a contract (taking new youths) at the end",
-    "hhi": "Herfindahl-Hirschman index of care hours delivered (0-10000)",
+@dataclass(frozen=True)
+class Metric:
+    """What a summary metric is: one line of meaning, an axis label, its unit,
+    and whether it is a headline metric (the ones conclusions talk about)."""
+
+    description: str
+    label: str
+    unit: str
+    headline: bool = False
+
+
+#: the one metric registry: summary key -> Metric (docs/model.md has the formulas);
+#: tables, figures, the report and the experiment scripts all read it
+METRICS: dict[str, Metric] = {
+    "wait_mean_weeks": Metric("mean weeks from referral to first care, care starts in the horizon",
+                              "Mean wait", "weeks", True),
+    "wait_median_weeks": Metric("median of the same", "Median wait", "weeks"),
+    "wait_p90_weeks": Metric("90th percentile of the same", "90th percentile wait", "weeks"),
+    "share_over_norm": Metric("share of those waits over the 14-week treeknorm", "Waits over the 14-week norm",
+                              "share", True),
+    "referrals": Metric("referrals per year (first and repeat)", "Referrals", "per year"),
+    "starts_per_year": Metric("first care starts per year", "First care starts", "per year"),
+    "youths_in_care_year": Metric("distinct youths with care per contract year (mean over full years)",
+                                  "Youths in care", "youths per contract year", True),
+    "mean_youths_in_care": Metric("time-average number of youths in care", "Youths in care, time average",
+                                  "youths"),
+    "mean_waiting_list": Metric("time-average number waiting on providers' lists", "Waiting list, time average",
+                                "youths"),
+    "waiting_at_end": Metric("episodes still waiting (for assessment or care) at the end", "Waiting at the end",
+                             "episodes"),
+    "goal_attained_rate": Metric("share of completed episodes that reached their goal", "Goal attained",
+                                 "share of completed", True),
+    "rereferral_12m_rate": Metric("share of completed episodes followed by a referral within 12 months",
+                                  "Re-referral within 12 months", "share"),
+    "dropout_rate": Metric("share of referrals whose family left the waiting list", "Left the waiting list",
+                           "share of referrals"),
+    "dose_mean": Metric("mean delivered share of the needed care, completed episodes", "Delivered dose",
+                        "share of needed care"),
+    "care_cost_eur_per_year": Metric("paid for care: per unit, lump sums, population part, safety valve, team",
+                                     "Care cost", "EUR per year", True),
+    "admin_cost_eur_per_year": Metric("providers' and municipalities' administrative hours at cost",
+                                      "Administration cost", "EUR per year", True),
+    "admin_share": Metric("share of contracted providers' staff time spent on administration",
+                          "Administration share of staff time", "share"),
+    "cost_per_goal_eur": Metric("care cost per attained goal", "Care cost per attained goal", "EUR"),
+    "utilisation": Metric("care hours in use / care capacity of contracted providers", "Utilisation",
+                          "share of capacity"),
+    "handovers_per_youth": Metric("provider changes per completed episode", "Handovers", "per completed episode"),
+    "reindications_per_year": Metric("new indications for follow-up products per year", "Re-indications",
+                                     "per year"),
+    "contracts": Metric("providers holding a contract (taking new youths) at the end", "Contracted providers",
+                        "providers"),
+    "hhi": Metric("Herfindahl-Hirschman index of care hours delivered (0-10000)", "Concentration (HHI)",
+                  "0-10000"),
 }
+
+#: the headline metrics, in registry order
+HEADLINE: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.headline)
+
+#: columns of the monthly table that figures plot, with their labels and units
+SERIES: dict[str, Metric] = {
+    "waiting_list": Metric("youths on providers' waiting lists at the month's end", "Waiting list", "youths"),
+    "youths_in_care": Metric("youths in care at the month's end", "Youths in care", "youths"),
+    "in_assessment": Metric("youths in the access team's assessment at the month's end", "In assessment",
+                            "youths"),
+    "spending_eur": Metric("care spending in the month", "Spending", "EUR per month"),
+    "admin_hours": Metric("administrative hours in the month", "Administration", "hours per month"),
+}
+
+
+def metric_label(name: str, with_unit: bool = True) -> str:
+    """A human label of a metric or monthly series, e.g. ``'Mean wait (weeks)'``;
+    an unregistered name is shown as words."""
+    m = METRICS.get(name) or SERIES.get(name)
+    if m is None:
+        return name.replace("_", " ").capitalize()
+    return f"{m.label} ({m.unit})" if with_unit and m.unit else m.label
+
+
+def metric_unit(name: str) -> str:
+    m = METRICS.get(name) or SERIES.get(name)
+    return m.unit if m is not None else ""
 
 
 class FinishedRun(Protocol):

@@ -19,46 +19,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis.stats import _columns, _ok_rows, _vector, t_interval
+from ..model.metrics import NORM_WEEKS, metric_label, metric_unit
 from ..regimes import REFORM, REGIMES, STATUS_QUO
 from ..units import DAYS_PER_WEEK
 
 __all__ = ["ecdf_waiting_times", "time_series", "forest_plot", "response_curve", "morris_plot",
-           "cost_breakdown", "metric_label", "METRIC_LABELS", "REGIME_COLOURS"]
+           "cost_breakdown", "metric_label", "REGIME_COLOURS"]
 
 DPI = 110
-NORM_WEEKS = 14.0
-
-#: metric -> (label, unit) for axes
-METRIC_LABELS: dict[str, tuple[str, str]] = {
-    "wait_mean_weeks": ("Mean wait", "weeks"),
-    "wait_median_weeks": ("Median wait", "weeks"),
-    "wait_p90_weeks": ("90th percentile wait", "weeks"),
-    "share_over_norm": ("Waits over the 14-week norm", "share"),
-    "referrals": ("Referrals", "per year"),
-    "starts_per_year": ("First care starts", "per year"),
-    "youths_in_care_year": ("Youths in care", "per contract year"),
-    "mean_youths_in_care": ("Youths in care, time average", "youths"),
-    "mean_waiting_list": ("Waiting list, time average", "youths"),
-    "waiting_at_end": ("Waiting at the end", "episodes"),
-    "goal_attained_rate": ("Goal attained", "share of completed"),
-    "rereferral_12m_rate": ("Re-referral within 12 months", "share"),
-    "dropout_rate": ("Left the waiting list", "share of referrals"),
-    "dose_mean": ("Delivered dose", "share of needed care"),
-    "care_cost_eur_per_year": ("Care cost", "EUR per year"),
-    "admin_cost_eur_per_year": ("Administration cost", "EUR per year"),
-    "admin_share": ("Administration share of staff time", "share"),
-    "cost_per_goal_eur": ("Care cost per attained goal", "EUR"),
-    "utilisation": ("Utilisation", "share of capacity"),
-    "handovers_per_youth": ("Handovers", "per completed episode"),
-    "reindications_per_year": ("Re-indications", "per year"),
-    "contracts": ("Contracted providers", "providers"),
-    "hhi": ("Concentration (HHI)", "0-10000"),
-    "waiting_list": ("Waiting list", "youths"),
-    "youths_in_care": ("Youths in care", "youths"),
-    "in_assessment": ("In assessment", "youths"),
-    "spending_eur": ("Spending", "EUR per month"),
-    "admin_hours": ("Administration", "hours per month"),
-}
 
 #: colours of the registered regimes (status quo blue, reform orange); a regime
 #: not listed here gets the next of _OTHER
@@ -71,19 +39,9 @@ SNAPSHOT_SERIES = {"waiting_list", "youths_in_care", "in_assessment", "capacity_
                    "used_hours_per_week"}
 
 
-def metric_label(metric: str, with_unit: bool = True) -> str:
-    """Axis label of a metric, e.g. ``'Mean wait (weeks)'``."""
-    label, unit = METRIC_LABELS.get(metric, (metric.replace("_", " ").capitalize(), ""))
-    return f"{label} ({unit})" if with_unit and unit else label
-
-
-def _unit(metric: str) -> str:
-    return METRIC_LABELS.get(metric, ("", ""))[1]
-
-
 def _scaled(metric: str, values) -> tuple[float, str]:
     """(divisor, unit) so that euro amounts of a million and more read in millions."""
-    unit = _unit(metric)
+    unit = metric_unit(metric)
     v = np.abs(_vector(values))
     v = v[np.isfinite(v)]
     if "EUR" in unit and len(v) and v.max() >= 1e6:
@@ -376,7 +334,7 @@ def forest_plot(paired, out, metrics: Optional[Sequence[str]] = None, point: Any
             labels = []
             for m in names:
                 r = row(m, pts[0])
-                u = _unit(m)
+                u = metric_unit(m)
                 labels.append("" if r is None else
                               f"{_fmt_num(float(r['diff_mean']), u)} [{_fmt_num(float(r['diff_ci_low']), u)}, "
                               f"{_fmt_num(float(r['diff_ci_high']), u)}] {u}")
@@ -524,7 +482,7 @@ def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Opt
             ax.annotate(names[i], (mu[i], sd[i]), textcoords="offset points", xytext=(4, 3), fontsize=8)
         ax.set_xlim(0, top * 1.12)
         ax.set_ylim(0, top)
-        unit = _unit(str(o)) if o is not None else ""
+        unit = metric_unit(str(o)) if o is not None else ""
         ax.set_xlabel(f"μ* (mean absolute elementary effect{', ' + unit if unit else ''})")
         ax.set_ylabel(f"σ (sd of elementary effects{', ' + unit if unit else ''})")
         _style(ax)

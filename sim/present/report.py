@@ -33,16 +33,15 @@ import numpy as np
 from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
 from ..experiment.store import TEXT_COLUMNS, load_results
 from ..files import read_csv, write_csv
-from ..model.metrics import METRICS
+from ..model.metrics import HEADLINE, METRICS
 from ..regimes import REFORM, REGIMES, STATUS_QUO
 from . import figures
 from .tables import _finite, decimals_for, fmt as _fmt_plain
 
 __all__ = ["write_report", "load_any", "Loaded", "KEY_METRICS", "regime_pair"]
 
-#: metrics shown in cross-point tables and response curves
-KEY_METRICS = ("wait_mean_weeks", "share_over_norm", "goal_attained_rate", "care_cost_eur_per_year",
-               "admin_cost_eur_per_year")
+#: metrics shown in cross-point tables and response curves: the registry's headline metrics
+KEY_METRICS = HEADLINE
 RUN_COLUMNS = {"point", "regime", "replication", "seed", "wall_seconds", "events", "error"}
 MAX_POINT_TABLES = 4      # per-point comparison tables and figures for at most this many points
 MAX_RESPONSE_FACTORS = 6
@@ -410,7 +409,7 @@ def _comparison_table(summary: dict, paired: dict, bonf: dict, point: str) -> st
         sa, sb = _summary_row(summary, a, metric), _summary_row(summary, b, metric)
         vals = [x for x in (r["mean_a"], r["mean_b"], r["diff_ci_low"], r["diff_ci_high"]) if _finite(x)]
         d = decimals_spec(metric, vals)
-        cells = [f'<td class="l" title="{html.escape(METRICS.get(metric, ""))}">{html.escape(metric)}</td>',
+        cells = [f'<td class="l" title="{html.escape(METRICS[metric].description if metric in METRICS else "")}">{html.escape(metric)}</td>',
                  f"<td>{_mean_ci(sa, d)}</td>", f"<td>{_mean_ci(sb, d)}</td>",
                  _diff_cell(r, metric, d),
                  f"<td>{_ci(rb['diff_ci_low'], rb['diff_ci_high'], d) if rb else 'n/a'}</td>",
