@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["compare_regimes", "provider_count", "lump_sum_budget", "contract_start",
-           "mechanisms", "sensitivity", "demand_growth"]
+#: compare_regimes runs in CI; the others (about 20 s each) with ``pytest -m slow``
+SCRIPTS = ["compare_regimes"] + [pytest.param(n, marks=pytest.mark.slow) for n in (
+    "provider_count", "lump_sum_budget", "contract_start", "mechanisms", "sensitivity", "demand_growth")]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

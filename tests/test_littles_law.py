@@ -34,7 +34,8 @@ REGIMES = ("product", "expertise")
 
 @pytest.fixture(scope="module")
 def rows():
-    """Little's law rows of seed 1 per regime, by (window, regime, quantity)."""
+    """Little's law rows of seed 1 per regime, by (window, regime, quantity):
+    the steady-state window of a run to 2052 and the default horizon (slow)."""
     cfg = load_config(CONFIG)
     out = {}
     for regime in REGIMES:
@@ -43,6 +44,18 @@ def rows():
     return out
 
 
+@pytest.fixture(scope="module")
+def horizon_rows():
+    """The default-horizon rows only (one default run per regime)."""
+    cfg = load_config(CONFIG)
+    out = {}
+    for regime in REGIMES:
+        for r in ll.default_horizon(ll.simulate(cfg, regime, 1)[0]):
+            out[(r.window, regime, r.quantity)] = r
+    return out
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("regime", REGIMES)
 @pytest.mark.parametrize("quantity", QUANTITIES)
 def test_littles_law_within_2_percent_in_steady_state(rows, regime, quantity):
@@ -56,8 +69,8 @@ def test_littles_law_within_2_percent_in_steady_state(rows, regime, quantity):
 
 @pytest.mark.parametrize("regime", REGIMES)
 @pytest.mark.parametrize("quantity", QUANTITIES)
-def test_exact_identity_over_the_default_horizon(rows, regime, quantity):
-    r = rows[("default_horizon", regime, quantity)]
+def test_exact_identity_over_the_default_horizon(horizon_rows, regime, quantity):
+    r = horizon_rows[("default_horizon", regime, quantity)]
     cfg = load_config(CONFIG)
     assert r.start_day == cfg.timeline.contract_start_day and r.end_day == cfg.timeline.end_day
     assert r.entries > 1000 and r.exits > 1000 and r.L > 100
@@ -66,6 +79,7 @@ def test_exact_identity_over_the_default_horizon(rows, regime, quantity):
         f"{r.exits_term + r.edge_term:.4f}: the counters disagree with the youths' own times")
 
 
+@pytest.mark.slow
 def test_the_edge_term_explains_the_transient(rows):
     """On the default horizon the expertise regime drifts (the switch): lambda W
     misses L by much more than 2%, and exactly by the edge term; the product
@@ -78,6 +92,7 @@ def test_the_edge_term_explains_the_transient(rows):
         assert abs(p.rel_diff) <= 0.02
 
 
+@pytest.mark.slow
 def test_script_json_and_exit_status(capsys):
     """The script's --json lines carry the fields of a row, one set per seed, and it
     exits 0 when all pass (short runs: 3-year window of a run to 2033, 2 seeds on 2 workers)."""

@@ -28,7 +28,7 @@ class Episode:
     __slots__ = FIELDS + (
         "uid", "youth_id", "episode", "referral_time", "assessed_time", "allocated_time",
         "care_start", "care_end", "exit_time", "end_state", "started", "first_provider", "provider",
-        "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur",
+        "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur", "care_days", "list_days",
         "proficient_hours", "deteriorated", "escalated", "unconsulted", "outcome",
         # current state
         "waiting_list", "ticket", "est_load", "product", "seg_token", "seg_start", "seg_units",
@@ -62,6 +62,8 @@ class Episode:
         self.progress = 0.0              # share of the need met so far
         self.delivered_hours = 0.0       # staff hours of care delivered
         self.cost_eur = 0.0
+        self.care_days = 0.0             # days in care, all segments
+        self.list_days = 0.0             # days on providers' waiting lists, all waits (first and follow-up)
         self.proficient_hours = 0.0      # units of care weighted by the provider's proficiency
         self.deteriorated = False
         self.escalated = False

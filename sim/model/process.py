@@ -99,6 +99,7 @@ class CareModel:
         self.next_youth = 0
         self.arrivals = 0           # referrals handled by the merged arrival stream
         self.n_waiting = 0          # on providers' waiting lists
+        self.n_waiting_follow_up = 0  # of which care had started (follow-up waits)
         self.n_in_care = 0
         self.declaration_load = 0.0   # declaration hours per week of the youths in care
         self.used_open = 0.0          # caseload (hours per week) of providers taking new youths
@@ -110,7 +111,7 @@ class CareModel:
         self.overhead_rate = 0.0    # provider admin hours per day (overhead share)
         self.t_accrued = 0.0
         self.totals = dict(billed=0.0, team=0.0, lump=0.0, used=0.0, cap=0.0, staff_h=0.0, overhead_h=0.0,
-                           decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, in_care=0.0,
+                           decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, waiting_follow_up=0.0, in_care=0.0,
                            list_time=0.0, care_time=0.0)
         self.counts = dict(referrals=0, starts=0, stops=0, ends=0, dropouts=0, reindications=0,
                            handovers=0, listed=0, unlisted=0)
@@ -271,6 +272,8 @@ class CareModel:
         wl.push(ep, priority, since)
         ep.listed_at = self.env.now
         self.n_waiting += 1
+        if ep.started:
+            self.n_waiting_follow_up += 1
         self.counts["listed"] += 1
         for p in wl.servers:
             if ep.waiting_list is not wl:
@@ -290,8 +293,12 @@ class CareModel:
         wl.remove(ep)
         if wl is not self.assessment_list:
             self.n_waiting -= 1
+            if ep.started:
+                self.n_waiting_follow_up -= 1
             self.counts["unlisted"] += 1
-            self.totals["list_time"] += self.env.now - ep.listed_at
+            listed = self.env.now - ep.listed_at
+            self.totals["list_time"] += listed
+            ep.list_days += listed
 
     def _deterioration_due(self, ep: Episode, until_renege: float) -> None:
         """The youth's deterioration time passed; its patience runs out later."""
@@ -434,6 +441,7 @@ class CareModel:
         team = p is self.access_team
         ep.delivered_hours += ep.seg_units * self.staff_per_unit[f] * weeks
         ep.cost_eur += ep.seg_rate * dur
+        ep.care_days += dur
         ep.progress += min(1.0, ep.seg_units / ep.need_intensity) * dur / ep.need_duration
         proficiency = 1.0 if team else float(self.world.proficiency[p.idx, ep.target_domain])
         ep.proficient_hours += proficiency * ep.seg_units * weeks
@@ -517,15 +525,15 @@ class CareModel:
             self.counts["ends"] += 1
             ep.outcome = int(ep.u_outcome < self.goal_probability(ep))
             p_rr = rr.after_goal if ep.outcome else rr.after_no_goal
-            self.episodes.add(ep, COMPLETED, self.staff_per_unit)
+            self.episodes.add(ep, COMPLETED, self.staff_per_unit, now)
         else:
             self.counts["dropouts"] += 1
             p_rr = rr.after_dropout
-            self.episodes.add(ep, DROPPED_OUT, self.staff_per_unit)
+            self.episodes.add(ep, DROPPED_OUT, self.staff_per_unit, now)
         if ep.u_rereferral < p_rr:
             t = now + float(rr.delay.ppf(np.array([ep.u_rereferral_delay]))[0])
+            row = list(self.rereferral_cases.next())   # drawn either way: the horizon shifts no youth
             if t < self.t_end:
-                row = list(self.rereferral_cases.next())
                 row[0] = ep.municipality
                 nxt = Episode(self._new_uid(), ep.youth_id, ep.episode + 1, t, tuple(row))
                 self.env.timeout(t - now).callbacks.append(lambda _e, nxt=nxt: self.refer(nxt))
@@ -623,6 +631,7 @@ class CareModel:
             a["overhead_h"] += self.overhead_rate * dt
             a["decl_h"] += self.declaration_load / DAYS_PER_WEEK * dt
             a["waiting"] += self.n_waiting * dt
+            a["waiting_follow_up"] += self.n_waiting_follow_up * dt
             a["in_care"] += self.n_in_care * dt
             self.t_accrued = now
 
@@ -672,12 +681,15 @@ class CareModel:
     # ================================================================== end of run
     def _close_records(self) -> None:
         """Youths still in the system at the end are records too."""
+        now = self.env.now
         for ep in list(self.active.values()):
             if ep.in_care:
                 self._stop(ep, self._provider_of(ep), transaction=False)
-                self.episodes.add(ep, IN_CARE_AT_END, self.staff_per_unit)
+                self.episodes.add(ep, IN_CARE_AT_END, self.staff_per_unit, now)
             else:
-                self.episodes.add(ep, WAITING_AT_END, self.staff_per_unit)
+                if ep.waiting_list is not None and ep.waiting_list is not self.assessment_list:
+                    ep.list_days += now - ep.listed_at     # censored: on a list at the end
+                self.episodes.add(ep, WAITING_AT_END, self.staff_per_unit, now)
         self.active.clear()
 
     def assert_invariants(self) -> None:

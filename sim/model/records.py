@@ -29,7 +29,7 @@ _EPISODE_COLUMNS = (
     "allocation_time", "care_start", "care_end", "exit_time", "wait_days", "provider",
     "first_provider", "collective", "handovers", "segments", "needed_hours", "delivered_hours",
     "dose", "proficiency", "unconsulted_secondary", "deteriorated", "escalated", "need_shift",
-    "outcome", "cost_eur",
+    "outcome", "cost_eur", "care_days", "list_days", "system_days",
 )
 
 
@@ -43,9 +43,9 @@ class EpisodeRecorder:
         self._chunks: list[np.ndarray] = []   # older rows packed as float64 blocks
         self._n = 0
 
-    def add(self, ep: Episode, record_type: str, staff_per_unit: Sequence[float]) -> None:
-        """Record ``ep`` as ``record_type`` (one of RECORD_TYPES); ``staff_per_unit``
-        is per care form."""
+    def add(self, ep: Episode, record_type: str, staff_per_unit: Sequence[float], now: float) -> None:
+        """Record ``ep`` as ``record_type`` (one of RECORD_TYPES) at time ``now``
+        (its exit, or the end of the run); ``staff_per_unit`` is per care form."""
         sec0 = ep.target_domain if ep.shifted else ep.secondary
         spu = staff_per_unit[ep.care_form]
         self._rows.append((
@@ -59,6 +59,7 @@ class EpisodeRecorder:
             ep.proficient_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
             ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
             float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
+            ep.care_days, ep.list_days, now - ep.referral_time,
         ))
         self._n += 1
         if len(self._rows) >= self.CHUNK:
@@ -120,7 +121,7 @@ class Observed(Protocol):
 
 
 _TOTALS = ("billed", "team", "lump", "used", "cap", "staff_h", "overhead_h", "decl_h", "tx_h", "mun_h",
-        "waiting", "in_care")
+        "waiting", "waiting_follow_up", "in_care")
 _COUNTS = ("referrals", "starts", "ends", "dropouts", "reindications", "handovers")
 
 
@@ -166,6 +167,7 @@ class MonthlyRecorder:
             "capacity_hours_per_week": np.array(s[5][1:], float),
             "used_hours_per_week": np.array(s[6][1:], float),
             "mean_waiting_list": acc["waiting"] / dt_,
+            "mean_waiting_list_follow_up": acc["waiting_follow_up"] / dt_,   # of which care had started
             "mean_youths_in_care": acc["in_care"] / dt_,
             "utilisation": np.divide(acc["used"], acc["cap"], out=np.zeros_like(dt_), where=acc["cap"] > 0),
             **cnt,
