@@ -243,6 +243,20 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         f"95% CIs, difference = {cmp.regimes[-1]} - {cmp.regimes[0]} (paired t)"
     )
     print(tables.format_comparison(cmp.table))
+    note = tables.who_counts(str(m) for m in cmp.table["metric"])
+    if note:
+        print(note)
+    from .model.metrics import HEADLINE
+
+    trends = tables.format_trends(cmp.trends, HEADLINE)
+    if trends:
+        print()
+        print("Headline metrics per contract year: mean over replications of the first and the last contract "
+              "year; trend = least-squares slope per year, fitted per replication, 95% t-CI across replications")
+        print(trends)
+        if "wait_total_mean_weeks" in HEADLINE:
+            print("wait_total_mean_weeks counts open episodes with their time so far, so the late contract years "
+                  "read low (the end of the run cuts them short); care_within_* allow for it (censoring).")
     if args.out is not None:
         paths = output.write_compare(args.out, cmp, cfg, argv, args.config, _overrides(args), args.workers)
         _wrote(paths)

@@ -44,30 +44,45 @@ def test_contracted_providers_are_paid_a_lump_sum_not_per_unit(run):
         if p.open:
             assert not p.billed_per_unit
     b = m.cfg.regimes.expertise.budget
-    # the basis: billed in the year before the contract start
+    # the basis: billed in the year before the contract start, provider by provider
     baseline = m.at_contract_start["totals"]["billed"] - m.billed_a_year_before
-    assert m.regime.yearly_payment() == m.regime.budget_total == b.level * baseline > 0
-    staff = sum(p.staff for p in m.providers if p.open)
+    own = m.baseline_by_provider()
+    assert own.sum() == pytest.approx(baseline, rel=1e-9)
+    assert m.regime.yearly_payment() == m.regime.budget_total == pytest.approx(b.level * baseline, rel=1e-9)
+    assert baseline > 0
     for p in m.providers:
-        if p.open:
-            assert p.budget_year >= (1 - b.population_share) * m.regime.budget_total * p.staff / staff - 1e-6
+        if p.open:   # its own baseline, plus the population part and budget that followed staff
+            assert p.budget_year >= b.level * (1 - b.population_share) * own[p.idx] * (1 - 1e-9)
+    # money is conserved: lump sums, population part and the closing providers' shares make the budget
+    assert sum(p.budget_year for p in m.providers) == pytest.approx(m.regime.budget_total, rel=1e-9)
     before = col(mo, "end_day") <= m.t_contract_start
-    after = col(mo, "start_day") >= m.t_contract_start
     assert np.all(col(mo, "lump_sum_eur")[before] == 0.0)
-    lump, budget = col(mo, "lump_sum_eur")[after], col(mo, "budget_eur")[after]
-    # paid continuously at the yearly budget, plus what the safety valve added
-    assert np.all(lump >= budget * (1 - 1e-9))
-    assert (lump.sum() - budget.sum() > 1e-6 * budget.sum()) == (m.regime.valve_uses > 0)
-    assert m.lump_rate == m.regime.budget_total / DAYS_PER_YEAR
+    # what was paid as lump sums is what the contracted providers' budgets accrued (valve included)
+    paid = m.at_end["totals"]["lump"] - m.at_contract_start["totals"]["lump"]
+    assert paid == pytest.approx(sum(p.budget_accrued for p in m.providers if p.open), rel=1e-9)
+    assert m.lump_rate == pytest.approx(sum(p.budget_rate for p in m.providers if p.open), rel=1e-12)
 
 
-def test_without_the_safety_valve_the_lump_sum_is_the_budget():
-    m = build_model(small_config({"regimes.expertise.budget.safety_valve.enabled": False}), "expertise", seed=1)
+@pytest.mark.parametrize("billing", ["netted", "on_top"])
+def test_without_the_safety_valve_the_budget_is_paid_and_no_more(billing):
+    """on_top: the whole budget is paid as lump sums and grandfathered care on top;
+    netted: the closing providers' shares pay their grandfathered care, so lump
+    sums plus those shares are the budget."""
+    m = build_model(small_config({"regimes.expertise.budget.safety_valve.enabled": False,
+                                  "regimes.expertise.transition.grandfathered_billing": billing}),
+                    "expertise", seed=1)
     m.run()
     mo = m.monthly.table(m.cfg, m.t_contract_start)
     after = col(mo, "start_day") >= m.t_contract_start
     assert m.regime.valve_uses == 0
-    assert np.allclose(col(mo, "lump_sum_eur")[after], col(mo, "budget_eur")[after], rtol=1e-9)
+    lump, budget = col(mo, "lump_sum_eur")[after], col(mo, "budget_eur")[after]
+    closing = [p for p in m.providers if not p.open]
+    if billing == "on_top":
+        assert np.allclose(lump, budget, rtol=1e-9)
+        assert all(p.budget_year == 0.0 for p in closing)
+    else:
+        assert np.all(lump <= budget * (1 + 1e-9)) and lump.sum() < budget.sum()
+        assert sum(p.budget_year for p in m.providers) == pytest.approx(m.regime.budget_total, rel=1e-9)
 
 
 def test_closed_providers_keep_their_youths_and_bill_them():
@@ -138,6 +153,29 @@ def test_dose_follows_the_need_up_to_the_judgement_error():
     assert low[1] > high[1] * 0.999      # under-dosed care lasts longer
 
 
+def test_care_stops_when_the_need_is_met_and_a_short_plan_continues():
+    """One stopping rule: an over-estimated duration ends when the need is met;
+    an under-estimate ends the segment early and care continues at the same
+    provider without a new wait."""
+    m = switched({"regimes.expertise.judgement_error_sigma": 0.3})
+    p = contracted(m)
+    over = episode(m, need_intensity=2.0, need_duration=100.0, z_judge_d=2.0)
+    assert m.regime.dose(over, p) == (2.0, 100.0)
+    under = episode(m, need_intensity=2.0, need_duration=100.0, z_judge_d=-2.0)
+    assert m.regime.dose(under, p)[1] == pytest.approx(100.0 * np.exp(-0.6))
+    under.progress = 0.5
+    assert m.regime.after_segment(under, p).stay
+    under.progress = 1.0
+    assert m.regime.after_segment(under, p) is None
+
+
+def test_intensity_never_exceeds_the_units_physical_maximum():
+    m = switched({"regimes.expertise.judgement_error_sigma": 0.5})
+    stay = m.catalogue.care_forms.index("with_stay")
+    units, _ = m.regime.dose(episode(m, care_form=stay, need_intensity=7.0, z_judge_i=3.0), m.providers[0])
+    assert units == 7.0
+
+
 def contracted(m):
     return next(p for p in m.providers if p.open)
 
@@ -146,9 +184,9 @@ def test_admission_limit_under_the_budget_ceiling():
     m = switched({"regimes.expertise.budget.safety_valve.enabled": False})
     p = contracted(m)
     share = m.cfg.regimes.expertise.budget.ceiling_capacity_share
-    p.budget_year = 1000.0
+    p.budget_year, p.budget_accrued = 1000.0, p.budget_at_year_start + 1000.0
     assert m.regime.admission_limit(p) == p.capacity and not p.budget_tight
-    p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6    # far past the pro-rata budget
+    p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6    # far past the budget accrued so far
     assert m.regime.admission_limit(p) == pytest.approx(p.capacity * share) and p.budget_tight
     m.regime.on_contract_year(1)                                 # a new contract year
     assert not p.budget_tight and m.regime.admission_limit(p) == p.capacity
@@ -158,22 +196,40 @@ def test_admission_limit_under_the_budget_ceiling():
     assert off.regime.admission_limit(q) == q.capacity
 
 
+def _tight(m, p):
+    p.budget_year = 1000.0
+    p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6
+
+
 def test_the_safety_valve_adds_budget_once_a_year_when_the_list_is_long():
     m = switched()
     valve = m.cfg.regimes.expertise.budget.safety_valve
     p = contracted(m)
-    p.budget_year = 1000.0
-    p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6
-    y = episode(m, est_load=p.capacity * valve.queue_weeks_threshold / m.mean_care_weeks * 2)
+    _tight(m, p)
+    y = episode(m, est_work=p.capacity * valve.queue_weeks_threshold * 2)
     p.own_list.push(y, REGULAR, 0.0)
     assert p.own_list.backlog >= valve.queue_weeks_threshold
-    lump = m.totals["lump"]
+    lump, accrued, rate = m.totals["lump"], p.budget_accrued, p.budget_rate
     assert m.regime.admission_limit(p) == p.capacity                  # the valve opens
     assert p.valve_used and m.regime.valve_uses == 1
-    assert p.budget_year == pytest.approx(1000.0 * (1 + valve.extra_share))
+    assert p.budget_accrued - accrued == pytest.approx(1000.0 * valve.extra_share)
+    assert p.budget_rate == rate                                      # once, not a higher budget from now on
     assert m.totals["lump"] - lump == pytest.approx(1000.0 * valve.extra_share)
     assert m.regime.admission_limit(p) < p.capacity                   # once a year only
     assert m.regime.valve_uses == 1
+
+
+def test_the_safety_valve_sees_the_pooled_lists_a_member_serves():
+    """A collective member's youths wait on pooled lists: a long pooled list opens
+    the valve although the member's own list is empty."""
+    m = switched()
+    valve = m.cfg.regimes.expertise.budget.safety_valve
+    p = next(q for q in m.providers if q.open and len(q.lists_served) > 1)
+    _tight(m, p)
+    pooled = p.lists_served[1]
+    pooled.push(episode(m, est_work=pooled.capacity * valve.queue_weeks_threshold * 2), REGULAR, 0.0)
+    assert p.own_list.size == 0 and pooled.backlog >= valve.queue_weeks_threshold
+    assert m.regime.admission_limit(p) == p.capacity and p.valve_used
 
 
 def test_a_tight_provider_may_pass_over_complex_youths():

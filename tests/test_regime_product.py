@@ -42,7 +42,7 @@ def test_the_status_quo_is_the_product_regime_from_day_0():
     assert isinstance(m.regime, ProductRegime) and m.regime.name == "product"
 
 
-def test_indication_picks_the_product_nearest_the_need_on_a_log_scale():
+def test_indication_picks_the_product_nearest_the_need_in_intensity_and_duration():
     m = model({"regimes.product.assessment_error_sigma": 0.0})
     r, world = m.regime, m.world
     ambulant = m.catalogue.care_forms.index("ambulant")
@@ -50,13 +50,45 @@ def test_indication_picks_the_product_nearest_the_need_on_a_log_scale():
     for _ in range(200):
         d = int(rng.integers(len(m.catalogue.domains)))
         need = float(np.exp(rng.uniform(-2, 3)))
-        ep = episode(m, domain=d, care_form=ambulant, need_intensity=need, z_assess=float(rng.normal()))
+        days = float(np.exp(rng.uniform(np.log(14), np.log(1500))))
+        ep = episode(m, domain=d, care_form=ambulant, need_intensity=need, need_duration=days,
+                     z_assess=float(rng.normal()), z_assess_d=float(rng.normal()))
         r.indicate(ep)
         prod = world.products[ep.product]
         assert (prod.domain, prod.care_form) == (d, ambulant)     # a product for this need
-        gaps = [abs(math.log(world.products[i].units_per_week) - math.log(need))
-                for i in world.product_index[(d, ambulant)]]
-        assert abs(math.log(prod.units_per_week) - math.log(need)) == min(gaps)
+
+        def gap(i):
+            q = world.products[i]
+            return (math.log(q.units_per_week / need)) ** 2 + (math.log(q.duration_days / days)) ** 2
+        assert gap(ep.product) == min(gap(i) for i in world.product_index[(d, ambulant)])
+
+
+def test_products_of_a_fixed_intensity_are_told_apart_by_duration():
+    """with_stay needs 7 days a week whatever the level: every level's product is
+    indicated for the need duration nearest its own (the old tie-break always
+    gave the 91-day product)."""
+    m = model({"regimes.product.assessment_error_sigma": 0.0})
+    stay = m.catalogue.care_forms.index("with_stay")
+    d = next(d for d in range(len(m.catalogue.domains)) if (d, stay) in m.world.product_index)
+    prods = m.world.product_index[(d, stay)]
+    assert len({m.world.products[i].units_per_week for i in prods}) == 1
+    for i in prods:
+        target = m.world.products[i].duration_days
+        ep = episode(m, domain=d, care_form=stay, need_intensity=7.0, need_duration=target * 1.1)
+        m.regime.indicate(ep)
+        assert ep.product == i
+
+
+def test_ties_go_to_the_larger_volume():
+    """A need exactly between two products (on the log scales) gets the larger one."""
+    m = model({"regimes.product.assessment_error_sigma": 0.0})
+    stay = m.catalogue.care_forms.index("with_stay")
+    d = next(d for d in range(len(m.catalogue.domains)) if (d, stay) in m.world.product_index)
+    prods = sorted(m.world.product_index[(d, stay)], key=lambda i: m.world.products[i].duration_days)
+    a, b = (m.world.products[i].duration_days for i in prods[:2])
+    ep = episode(m, domain=d, care_form=stay, need_intensity=7.0, need_duration=math.sqrt(a * b))
+    m.regime.indicate(ep)
+    assert ep.product == prods[1]
 
 
 def test_assessment_error_moves_the_indication_up_with_z():

@@ -128,7 +128,9 @@ def test_report_of_a_compare_folder(compare_dir):
     html = write_report(compare_dir)
     page = check_page(html)
     assert "comparison-table" in page.tables and "summary-all" in page.tables
-    assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png"}
+    # time_to_care.csv of caresim compare gives the time-to-care figure
+    assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png",
+                                "figures/time_to_care_all.png"}
     text = html.read_text()
     assert "caresim compare" in text
     # the comparison agrees with caresim's own comparison.csv

@@ -1,4 +1,4 @@
-"""The Aalen-Johansen cumulative incidence (sim.analysis.survival) against answers known
+"""The Aalen-Johansen cumulative incidence (sim.survival) against answers known
 independently: the empirical CDF and cause shares without censoring, a Kaplan-Meier
 loop with one cause, Greenwood's variance, a hand-computed example with ties, a brute
 force loop of the variance formula, exponential competing risks with a closed-form
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from sim.analysis.survival import CIF, competing_risks_table, cumulative_incidence, incidence_at
+from sim.survival import CIF, competing_risks_table, cumulative_incidence, incidence_at
 
 
 # --------------------------------------------------------------------------- independent references

@@ -97,6 +97,10 @@ class Domain(_Model):
     price_factor: float = Field(1.0, gt=0, description="multiplies the care form's unit price")
 
 
+#: physical maximum of units per week: a week has 7 days and 14 half days
+UNIT_MAX_PER_WEEK = {"day": 7.0, "half_day": 14.0}
+
+
 class CareForm(_Model):
     delivered_by: Literal["provider", "access_team"]
     unit: Literal["hour", "half_day", "day"]
@@ -105,6 +109,25 @@ class CareForm(_Model):
     need_intensity: Dist = Field(description="units per week the youth needs")
     need_duration: Dist = Field(description="days of care at full dose to reach the goal")
     heavier: Optional[str] = Field(None, description="care form an urgent case escalates to")
+    max_units_per_week: Optional[float] = Field(
+        None, gt=0, description="most units a youth can receive in a week (needs, doses and products are capped "
+        "here); at most 7 for days and 14 for half days, which are also the defaults; required for hours")
+
+    @model_validator(mode="after")
+    def _unit_max(self):
+        physical = UNIT_MAX_PER_WEEK.get(self.unit)
+        if physical is None and self.max_units_per_week is None:
+            raise ValueError(f"max_units_per_week: missing; expected the most {self.unit}s a youth can receive "
+                             "in a week")
+        if physical is not None and self.max_units_per_week is not None and self.max_units_per_week > physical:
+            raise ValueError(f"max_units_per_week: {self.max_units_per_week} {self.unit}s; expected at most "
+                             f"{physical:g} (a week has {physical:g})")
+        return self
+
+    @property
+    def unit_max(self) -> float:
+        """Units per week no need, dose or product exceeds."""
+        return self.max_units_per_week if self.max_units_per_week is not None else UNIT_MAX_PER_WEEK[self.unit]
 
 
 class Demand(_Model):
@@ -121,6 +144,8 @@ class Demand(_Model):
     need_shift_share: float = Field(
         0.0, ge=0, le=1, description="share of multi-problem youths whose need shifts to the secondary domain during care"
     )
+    need_shift_at: tuple[float, float] = Field(
+        (0.25, 0.75), description="the shift happens at a uniform share of the first segment between these two")
 
     @model_validator(mode="after")
     def _mixes(self):
@@ -131,6 +156,9 @@ class Demand(_Model):
             if got != set(SEVERITIES):
                 raise ValueError(f"{key}: got {sorted(got)}; expected exactly the severities {list(SEVERITIES)}")
         _sums_to_one(self.severity, "severity")
+        lo, hi = self.need_shift_at
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ValueError(f"need_shift_at: {[lo, hi]}; expected [low, high] with 0 <= low <= high <= 1")
         for sev, mix in self.care_form_by_severity.items():
             _sums_to_one(mix, f"care_form_by_severity.{sev}")
         return self
@@ -151,6 +179,9 @@ class ProviderPool(_Model):
     other_proficiency: Dist
     form_offer_probability: dict[str, float]
     with_stay_min_staff_hours: float = Field(0.0, ge=0)
+    form_coverage_factor: float = Field(
+        1.5, ge=0, description="providers offering a care form hold at least this multiple of its expected share "
+        "of staff hours (the largest eligible providers take it on until they do)")
 
 
 class Level(_Model):
@@ -238,8 +269,18 @@ class Budget(_Model):
 
 
 class Transition(_Model):
-    mode: Literal["grandfather", "transfer"]
-    retained_capacity_share: float = Field(ge=0, le=1)
+    mode: Literal["grandfather", "transfer"] = Field(
+        description="grandfather: youths in care at a provider without a new contract finish their care there, "
+        "need-based, and its staff moves as that caseload winds down; transfer: they move to a contracted "
+        "provider at the contract start")
+    retained_capacity_share: float = Field(
+        ge=0, le=1, description="share of a closing provider's staff hours that moves to contracted providers "
+        "when its caseload no longer needs them (the rest leaves the region's youth care)")
+    grandfathered_billing: Literal["netted", "on_top"] = Field(
+        "netted", description="netted: a closing provider keeps its share of the budget while it cares for "
+        "grandfathered youths, is paid per unit from it, and the share follows its staff to the contracted "
+        "providers; on_top: the whole budget goes to contracted providers at the start and grandfathered care "
+        "is billed on top")
 
 
 class ExpertiseRegimeConfig(_Model):
@@ -253,6 +294,8 @@ class ExpertiseRegimeConfig(_Model):
     collectives: Collectives = Collectives()
     budget: Budget
     selection_strength: float = Field(0.0, ge=0, le=1)
+    selection_depth: int = Field(8, ge=1, description="youths from the head of a list a budget-tight provider "
+                                 "looks at when it passes over complex ones (M8)")
     transition: Transition
 
 
@@ -267,6 +310,12 @@ class Waiting(_Model):
     deterioration_duration_factor: float = Field(ge=1)
     patience_mean_days: float = Field(gt=0, description="mean time before a family leaves the list")
     escalation_probability: float = Field(ge=0, le=1)
+    escalated_need_quantile: float = Field(
+        0.5, gt=0, lt=1, description="an escalated youth needs this quantile of the heavier form's need intensity "
+        "(times the deterioration factor)")
+    follow_up_effects: bool = Field(
+        True, description="deterioration and dropout also run while a youth whose care has started waits again "
+        "(a follow-up product, a handover); each wait starts its own clocks from the youth's latent thresholds")
 
 
 class Outcome(_Model):
@@ -280,6 +329,7 @@ class Outcome(_Model):
     unconsulted_secondary: float
     handover: float
     severity: float
+    dose_floor: float = Field(0.05, gt=0, le=1, description="delivered dose below this counts as this in log(dose)")
 
 
 class Rereferral(_Model):
@@ -341,6 +391,10 @@ class Config(_Model):
                 raise ValueError(_unknown(f"products.custom.{i}.domain", p.domain, domains, what="domain"))
             if p.care_form not in forms:
                 raise ValueError(_unknown(f"products.custom.{i}.care_form", p.care_form, forms, what="care form"))
+            top = self.care_forms[p.care_form].unit_max
+            if p.units_per_week > top:
+                raise ValueError(f"products.custom.{i}.units_per_week: {p.units_per_week}; expected at most "
+                                 f"{top:g}, care_forms.{p.care_form}.max_units_per_week")
         for f in self.providers.form_offer_probability:
             if f not in forms:
                 raise ValueError(_unknown("providers.form_offer_probability", f, forms))

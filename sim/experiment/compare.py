@@ -3,25 +3,38 @@
 The experiment layer: it calls the model through ``sim.run`` and never the other
 way round. Replication ``r`` of root seed ``s`` runs every regime with the same
 seed, so a pair shares its history before the switch and its youths after it.
+
+Besides the horizon means (``table``), a comparison holds every metric per
+contract year and replication (``yearly``), the trend of each metric over the
+contract years (``trends``, :func:`trend_table`) and the time to care of every
+referral in the horizon as a cumulative incidence per week (``time_to_care``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from ..analysis.stats import paired_differences, summarise_runs
+import numpy as np
+
+from ..analysis.stats import _columns, _vector, paired_differences, summarise_runs, t_interval
 from ..config import Config
 from ..errors import ConfigError, did_you_mean
+from ..model.metrics import METRICS, time_to_care_curve
 from ..model.streams import replication_seed
 from ..regimes import REGIMES
 from ..run import run
 from ..table import Table
 from .executors import parallel_map
 
+#: the weekly grid of the time-to-care curves (two years from referral)
+TIME_TO_CARE_WEEKS = np.arange(0, 105, dtype=float)
+
 
 @dataclass
 class Comparison:
-    """Every regime over replications: one row per run and one row per metric."""
+    """Every regime over replications: one row per run and one row per metric;
+    per contract year, its trends, and the time to care (see the module docstring)."""
 
     runs: Table
     table: Table
@@ -29,13 +42,23 @@ class Comparison:
     replications: int
     seed: int
     regimes: list[str] = field(default_factory=lambda: list(REGIMES))
+    yearly: Table = field(default_factory=lambda: Table({}))
+    trends: Table = field(default_factory=lambda: Table({}))
+    time_to_care: Table = field(default_factory=lambda: Table({}))
 
 
-def _one(args) -> dict:
+def _one(args) -> tuple[dict, list[dict], dict]:
+    """One run: its summary row, its rows per contract year and its time-to-care curve."""
     cfg, regime, rep, seed = args
     res = run(cfg, regime=regime, seed=seed)
-    return {"replication": rep, "regime": regime, "seed": seed, "wall_seconds": res.wall_seconds,
-            "events": res.events, **res.summary}
+    head = {"replication": rep, "regime": regime, "seed": seed}
+    row = {**head, "wall_seconds": res.wall_seconds, "events": res.events, **res.summary}
+    years = [{**head, **r} for r in res.yearly.rows()]
+    curve = time_to_care_curve(res.episodes, res.contract_start_day, res.end_day, TIME_TO_CARE_WEEKS)
+    n = len(curve["weeks"])
+    curve = {"regime": np.full(n, regime, dtype=object), "replication": np.full(n, rep),
+             "seed": np.full(n, seed), **curve}
+    return row, years, curve
 
 
 def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1,
@@ -52,9 +75,13 @@ def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1
             raise ConfigError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{did_you_mean(r, REGIMES)}")
     seeds = [replication_seed(seed, r) for r in range(replications)]
     jobs = [(cfg, reg, rep, s) for rep, s in enumerate(seeds) for reg in regimes]
-    rows = parallel_map(_one, jobs, workers, "replications" if progress else None)
-    runs = Table.from_rows(rows)
-    return Comparison(runs, comparison_table(runs, regimes), seeds, replications, seed, regimes)
+    done = parallel_map(_one, jobs, workers, "replications" if progress else None)
+    runs = Table.from_rows([row for row, _, _ in done])
+    yearly = Table.from_rows([y for _, years, _ in done for y in years])
+    curves = [c for _, _, c in done]
+    ttc = Table({k: np.concatenate([c[k] for c in curves]) for k in curves[0]})
+    return Comparison(runs, comparison_table(runs, regimes), seeds, replications, seed, regimes,
+                      yearly=yearly, trends=trend_table(yearly, runs, regimes), time_to_care=ttc)
 
 
 def comparison_table(runs, regimes: Optional[Sequence[str]] = None, level: float = 0.95) -> Table:
@@ -82,3 +109,83 @@ def comparison_table(runs, regimes: Optional[Sequence[str]] = None, level: float
             row.update({c: paired[c][j] for c in ("diff_mean", "diff_ci_low", "diff_ci_high")})
         rows.append(row)
     return Table.from_rows(rows)
+
+
+TREND_COLUMNS = ["metric", "regime", "n", "horizon_mean", "first_year", "first_mean", "first_ci_low",
+                 "first_ci_high", "last_year", "last_mean", "last_ci_low", "last_ci_high", "slope_per_year",
+                 "slope_ci_low", "slope_ci_high"]
+
+
+def trend_table(yearly, runs, regimes: Optional[Sequence[str]] = None, metrics: Optional[Sequence[str]] = None,
+                level: float = 0.95) -> Table:
+    """Per metric and regime: the horizon mean (over the runs), the first and
+    the last contract year's mean with its t-CI across replications, and the
+    trend: the least-squares slope per year of the metric over the contract
+    years, fitted per replication, with its t-CI across replications (so the
+    interval reflects the spread between replications, not the scatter of one
+    replication's years around its line). With two regimes or more, a row
+    ``regime = "<last> - <first>"`` holds the paired differences (the same
+    replication in both regimes) of the horizon mean, each year and the slope.
+
+    ``yearly``: one row per (regime, replication, contract_year) with the
+    metrics as columns (``Comparison.yearly``); ``runs``: one row per run
+    (``Comparison.runs``). Columns: :data:`TREND_COLUMNS`; ``n`` is the number
+    of replications with a finite slope (with one contract year: none, slope NaN)."""
+    regimes = list(REGIMES) if regimes is None else list(regimes)
+    ycols, rcols = _columns(yearly) if len(yearly) else {}, _columns(runs)
+    if not ycols:
+        return Table({c: np.array([]) for c in TREND_COLUMNS})
+    metrics = [m for m in (METRICS if metrics is None else metrics) if m in ycols]
+    yreg = np.asarray(ycols["regime"]).astype(str)
+    yrep = np.asarray(ycols["replication"]).astype(int)
+    year = np.asarray(ycols["contract_year"]).astype(int)
+    years = np.unique(year)
+    reps = np.unique(yrep)
+    rreg = np.asarray(rcols["regime"]).astype(str)
+    rrep = np.asarray(rcols["replication"]).astype(int)
+
+    def grid(metric: str, regime: str) -> np.ndarray:
+        """(replication x contract year) values, NaN where missing."""
+        g = np.full((len(reps), len(years)), np.nan)
+        sel = yreg == regime
+        g[np.searchsorted(reps, yrep[sel]), np.searchsorted(years, year[sel])] = _vector(ycols[metric][sel])
+        return g
+
+    def horizon(metric: str, regime: str) -> np.ndarray:
+        h = np.full(len(reps), np.nan)
+        if metric in rcols:
+            sel = (rreg == regime) & np.isin(rrep, reps)
+            h[np.searchsorted(reps, rrep[sel])] = _vector(rcols[metric][sel])
+        return h
+
+    rows = []
+    for metric in metrics:
+        grids = {r: grid(metric, r) for r in regimes}
+        hor = {r: horizon(metric, r) for r in regimes}
+        groups = [(r, grids[r], hor[r]) for r in regimes]
+        if len(regimes) > 1:
+            a, b = regimes[0], regimes[-1]
+            groups.append((f"{b} - {a}", grids[b] - grids[a], hor[b] - hor[a]))
+        for name, g, h in groups:
+            first, last = t_interval(g[:, 0], level), t_interval(g[:, -1], level)
+            slope = t_interval(_slopes(years.astype(float), g), level)
+            rows.append({"metric": metric, "regime": name, "n": slope.n,
+                         "horizon_mean": t_interval(h, level).mean,
+                         "first_year": int(years[0]), "first_mean": first.mean, "first_ci_low": first.low,
+                         "first_ci_high": first.high, "last_year": int(years[-1]), "last_mean": last.mean,
+                         "last_ci_low": last.low, "last_ci_high": last.high, "slope_per_year": slope.mean,
+                         "slope_ci_low": slope.low, "slope_ci_high": slope.high})
+    return Table({c: np.array([r[c] for r in rows], dtype=object if c in ("metric", "regime") else None)
+                  for c in TREND_COLUMNS})
+
+
+def _slopes(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The least-squares slope of each row of ``g`` on ``x`` over its finite
+    values (NaN with fewer than two)."""
+    out = np.full(len(g), np.nan)
+    for i, y in enumerate(g):
+        ok = np.isfinite(y)
+        if ok.sum() >= 2:
+            xo = x[ok] - x[ok].mean()
+            out[i] = float((xo * (y[ok] - y[ok].mean())).sum() / (xo ** 2).sum())
+    return out if len(out) else np.full(0, math.nan)

@@ -4,7 +4,8 @@ Everything that describes a youth's need, and every uniform that later decides
 its fate (outcome, patience, deterioration, re-referral), is drawn here from
 streams that do not depend on the regime. Both regimes therefore see the very
 same youths (common random numbers); the regime only changes what is done
-with them.
+with them. First referrals are drawn in yearly blocks, each from its own
+stream, so they do not depend on the horizon either (:func:`referrals`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ FIELDS = (
     "municipality", "source", "domain", "secondary", "severity", "urgent", "care_form",
     "need_intensity", "need_duration", "z_assess", "z_judge_i", "z_judge_d", "u_outcome",
     "e_deteriorate", "e_patience", "u_rereferral", "u_rereferral_delay", "u_escalate",
-    "u_shift", "u_shift_at",
+    "u_shift", "u_shift_at", "z_assess_d",
 )
 
 
@@ -63,9 +64,17 @@ def draw_cases(cfg: Config, cat: Catalogue, rng: np.random.Generator, n: int) ->
     out["domain"] = _choice(rng, dom_p, n)
     has_sec = rng.random(n) < d.secondary_domain_share
     nd = len(cat.domains)
-    # secondary domain: drawn from the domain mix excluding the primary
-    sec = (out["domain"] + 1 + _choice(rng, np.ones(max(nd - 1, 1)), n)) % nd if nd > 1 else np.zeros(n, int)
-    out["secondary"] = np.where(has_sec & (nd > 1), sec, -1)
+    # secondary domain: drawn from the domain mix with the primary left out (renormalised)
+    u_sec = rng.random(n)
+    if nd > 1:
+        mix = np.tile(dom_p, (n, 1))
+        mix[np.arange(n), out["domain"]] = 0.0
+        cum = np.cumsum(mix, axis=1)
+        cum /= cum[:, -1:]
+        sec = np.minimum((u_sec[:, None] >= cum).sum(axis=1), nd - 1)
+        out["secondary"] = np.where(has_sec, sec, -1)
+    else:
+        out["secondary"] = np.full(n, -1)
     out["severity"] = _choice(rng, np.array([d.severity[s] for s in SEVERITIES]), n)
     urgent_p = np.array([d.urgent_share[s] for s in SEVERITIES])[out["severity"]]
     out["urgent"] = rng.random(n) < urgent_p
@@ -97,7 +106,8 @@ def draw_cases(cfg: Config, cat: Catalogue, rng: np.random.Generator, n: int) ->
     out["u_rereferral_delay"] = rng.random(n)
     out["u_escalate"] = rng.random(n)
     out["u_shift"] = rng.random(n)
-    out["u_shift_at"] = rng.uniform(0.25, 0.75, n)
+    out["u_shift_at"] = rng.uniform(*d.need_shift_at, n)
+    out["z_assess_d"] = rng.standard_normal(n)
     return out
 
 
@@ -120,23 +130,66 @@ class CaseSource:
         return row
 
 
-def arrival_times(cfg: Config, rng: np.random.Generator) -> np.ndarray:
-    """Referral times (days) of youths new to care over the whole run.
+#: length (days) of an arrival block; block k covers [k * BLOCK_DAYS, (k + 1) * BLOCK_DAYS)
+BLOCK_DAYS = DAYS_PER_YEAR
 
-    A non-homogeneous Poisson process (seasonality, growth after the contract
-    start) generated in one block by thinning a homogeneous process.
-    """
-    tl, d = cfg.timeline, cfg.demand
-    T = tl.end_day
-    base = d.first_referrals_per_year / DAYS_PER_YEAR
-    t0 = tl.contract_start_day
-    years_after = max(T - t0, 0.0) / DAYS_PER_YEAR
-    growth_max = max(1.0, (1.0 + d.growth_per_year) ** years_after)
-    lam_max = base * (1.0 + d.seasonality_amplitude) * growth_max
-    n = rng.poisson(lam_max * T)
-    t = np.sort(rng.uniform(0.0, T, n))
+
+def arrival_blocks(cfg: Config) -> range:
+    """The block numbers k that the run covers: every block starting before the end."""
+    return range(max(int(np.ceil(cfg.timeline.end_day / BLOCK_DAYS)), 1))
+
+
+def block_rate_bound(cfg: Config, k: int) -> float:
+    """An upper bound of ``arrival_rate`` over the whole of block ``k`` (the
+    thinning majorant). It depends on the block, never on the horizon."""
+    d = cfg.demand
+    a, b = k * BLOCK_DAYS, (k + 1) * BLOCK_DAYS
+    t0 = cfg.timeline.contract_start_day
+    # growth is monotone in t, so its maximum over [a, b] is at an end
+    growth = max((1.0 + d.growth_per_year) ** (max(t - t0, 0.0) / DAYS_PER_YEAR) for t in (a, b))
+    return d.first_referrals_per_year / DAYS_PER_YEAR * (1.0 + abs(d.seasonality_amplitude)) * growth
+
+
+def block_arrival_times(cfg: Config, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted referral times of youths new to care over the whole of block ``k``
+    (not cut at the end of the run), by thinning a homogeneous Poisson process
+    at the block's own rate bound. ``rng`` is the block's own generator."""
+    a, b = k * BLOCK_DAYS, (k + 1) * BLOCK_DAYS
+    lam_max = block_rate_bound(cfg, k)
+    n = rng.poisson(lam_max * (b - a))
+    t = np.sort(rng.uniform(a, b, n))
     keep = rng.random(n) * lam_max < arrival_rate(cfg, t)
     return t[keep]
+
+
+def referrals(cfg: Config, cat: Catalogue, streams) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Referral times (days, sorted) of the youths new to care in the run and
+    their latent attributes (every field in FIELDS, arrays in the same order).
+
+    A non-homogeneous Poisson process (seasonality, growth after the contract
+    start) drawn in yearly blocks from simulation day 0. Block ``k``'s times
+    come from ``streams.block("arrivals", k)`` and the attributes of all its
+    youths from ``streams.block("cases", k)``; only then is the last block cut
+    at the end of the run. So a youth's referral time and attributes depend on
+    (seed, block, place in the block) and never on the horizon: a longer run
+    has the same youths before the shorter one's end, in the same order.
+    ``streams`` is a :class:`~.streams.Streams` (anything with ``block(name, k)``).
+    """
+    end = cfg.timeline.end_day
+    times: list[np.ndarray] = []
+    parts: list[dict[str, np.ndarray]] = []
+    for k in arrival_blocks(cfg):
+        t = block_arrival_times(cfg, k, streams.block("arrivals", k))
+        m = int(np.searchsorted(t, end, side="left"))     # the ones before the end
+        if m == 0:
+            continue
+        cols = draw_cases(cfg, cat, streams.block("cases", k), len(t))   # the whole block, then cut
+        times.append(t[:m])
+        parts.append({f: cols[f][:m] for f in FIELDS})
+    if not parts:
+        empty = draw_cases(cfg, cat, streams.block("cases", 0), 0)
+        return np.empty(0), {f: empty[f] for f in FIELDS}
+    return np.concatenate(times), {f: np.concatenate([p[f] for p in parts]) for f in FIELDS}
 
 
 def arrival_rate(cfg: Config, t: np.ndarray) -> np.ndarray:

@@ -31,10 +31,10 @@ class Episode:
         "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur", "care_days", "list_days",
         "proficient_hours", "deteriorated", "escalated", "unconsulted", "outcome",
         # current state
-        "waiting_list", "ticket", "est_load", "product", "seg_token", "seg_start", "seg_units",
+        "waiting_list", "ticket", "est_work", "wait_spell", "product", "seg_token", "seg_start", "seg_units",
         "seg_load", "seg_declaration", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
         "listed_at", "target_domain", "initial_domain", "initial_severity",
-        "in_care", "follow_up",
+        "in_care", "follow_up", "continuing",
     )
 
     def __init__(self, uid: int, youth_id: int, episode: int, t: float, row: tuple):
@@ -42,7 +42,7 @@ class Episode:
         (self.municipality, self.source, self.domain, self.secondary, self.severity, self.urgent,
          self.care_form, self.need_intensity, self.need_duration, self.z_assess, self.z_judge_i,
          self.z_judge_d, self.u_outcome, self.e_deteriorate, self.e_patience, self.u_rereferral,
-         self.u_rereferral_delay, self.u_escalate, self.u_shift, self.u_shift_at) = row
+         self.u_rereferral_delay, self.u_escalate, self.u_shift, self.u_shift_at, self.z_assess_d) = row
         self.uid = uid
         self.youth_id = youth_id
         self.episode = episode
@@ -71,7 +71,8 @@ class Episode:
         self.outcome = -1
         self.waiting_list = None         # the WaitingList the youth is on, if any
         self.ticket = 0                  # of its live entry there (0: none)
-        self.est_load = 0.0              # staff hours per week it needs (the list's backlog)
+        self.est_work = 0.0              # staff hours of care it is expected to need (the list's backlog)
+        self.wait_spell = 0              # counts the waits of the episode (clocks belong to one wait)
         self.product = -1
         self.seg_token = 0               # current care segment (stale segment ends are ignored)
         self.seg_start = 0.0
@@ -89,6 +90,7 @@ class Episode:
         self.initial_severity = self.severity
         self.in_care = False
         self.follow_up = False
+        self.continuing = False          # the next segment continues care at the same provider
 
     @property
     def ended(self) -> bool:

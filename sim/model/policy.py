@@ -34,7 +34,7 @@ class CareHost(Protocol):
     collectives: dict[int, Collective]
     backlog: np.ndarray                 # weeks of backlog of each provider's own list
     log_size: np.ndarray                # log of each provider's staff relative to the median
-    mean_care_weeks: float
+    max_units: list[float]              # per care form: physical maximum of units per week
     decision_uniform: Callable[[], float]         # the next uniform for a decision (assessment stream)
     gumbel: Callable[[int], np.ndarray]           # standard Gumbel noise (choices stream)
 
@@ -55,6 +55,12 @@ class CareHost(Protocol):
     def close(self, p: Provider) -> None: ...
 
     def baseline_spending(self) -> float: ...
+
+    def baseline_by_provider(self) -> np.ndarray: ...
+
+    def set_budget_rate(self, p: Provider, eur_per_year: float) -> None: ...
+
+    def release_staff(self, p: Provider) -> float: ...
 
     def pay_extra(self, eur: float) -> None: ...
 
@@ -78,6 +84,11 @@ class FollowUp:
     priority: int
     reindicate: bool
     target: Optional[WaitingList] = None
+    stay: bool = False      # the same provider continues at once (no list, no wait)
+
+
+#: care goes on at the same provider without a new wait
+CONTINUE = FollowUp(0.0, 0, False, None, True)
 
 
 NO_ADMIN = AdminTerms(overhead_share=0.0, hours_per_allocation=0.0, hours_per_start=0.0, hours_per_stop=0.0,
@@ -95,6 +106,7 @@ class Regime:
     name = "base"
     bills_per_unit = True
     may_skip_head = False   # True when ``pick`` may pass over the head of a list
+    staff_lost = 0.0        # staff hours a week that left the region's care under this regime
 
     def __init__(self, model: CareHost, admin: AdminTerms):
         self.model = model
@@ -115,6 +127,9 @@ class Regime:
     def on_contract_year(self, year: int) -> None:
         """Start of a contract year (after the contract start)."""
 
+    def on_month(self) -> None:
+        """Monthly bookkeeping (after the month's snapshot)."""
+
     def yearly_payment(self) -> float:
         """Volume-independent payment per year (EUR), paid continuously."""
         return 0.0
@@ -129,6 +144,11 @@ class Regime:
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
         """Units per week and duration (days) of the next care segment."""
         raise NotImplementedError
+
+    def dose_days(self, ep: Episode, units: float, days: float) -> float:
+        """The duration of a segment whose intensity the care process had to lower
+        to ``units`` (no room for more): until the need is met at that intensity."""
+        return self.model.remaining_need_days(ep) / min(1.0, units / ep.need_intensity)
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """None when the episode ends, else how care continues."""

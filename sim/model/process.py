@@ -20,7 +20,7 @@ import numpy as np
 from ..config import Config
 from ..errors import InvariantError
 from ..units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
-from .cases import CaseSource, Catalogue, arrival_times, draw_cases, FIELDS
+from .cases import CaseSource, Catalogue, FIELDS, referrals
 from .environment import CareEnvironment
 from .episode import PENDING_DROPOUT, EndState, Episode
 from .policy import FollowUp, Regime, logistic
@@ -66,18 +66,17 @@ class CareModel:
                                     for d in self.catalogue.domains])      # (domain, form) EUR per unit
         self.team_unit_price = [c.price_eur for c in forms]
         self.need_intensity_dists = [c.need_intensity for c in forms]
-        mean_dur = np.mean([c.need_duration.mean() for c in forms])
-        self.mean_care_weeks = float(mean_dur / DAYS_PER_WEEK)
+        self.max_units = [c.unit_max for c in forms]          # physical maximum, units per week
+        self.form_mean_weeks = [c.need_duration.mean() / DAYS_PER_WEEK for c in forms]
 
         w = self.world
         self.backlog = np.zeros(w.n)      # mirrors each provider's own list backlog (weeks)
-        self.providers = [Provider(j, w.names[j], float(w.staff_hours[j]), int(w.home[j]),
-                                   self.mean_care_weeks, self.backlog) for j in range(w.n)]
+        self.providers = [Provider(j, w.names[j], float(w.staff_hours[j]), int(w.home[j]), self.backlog)
+                          for j in range(w.n)]
         self.log_size = np.log(w.staff_hours / np.median(w.staff_hours))
         self.open_mask = np.ones(w.n, dtype=bool)
         self._open_candidates: dict = {}
-        self.access_team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1,
-                                    self.mean_care_weeks)
+        self.access_team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1)
         self.access_team.billed_per_unit = False
         self.collectives: dict[int, Collective] = {}
         self._in_care_at: dict[int, dict[int, Episode]] = {j: {} for j in range(w.n)}
@@ -116,6 +115,8 @@ class CareModel:
         self.counts = dict(referrals=0, starts=0, stops=0, ends=0, dropouts=0, reindications=0,
                            handovers=0, listed=0, unlisted=0)
         self.billed_a_year_before: Optional[float] = None   # totals["billed"] a year before the contract start
+        self.spend_a_year_before: Optional[np.ndarray] = None   # each provider's catalogue spend then
+        self.spend_at_contract_start: Optional[np.ndarray] = None
 
         self.episodes = EpisodeRecorder()
         self.monthly = MonthlyRecorder()
@@ -134,8 +135,7 @@ class CareModel:
         env = self.env
         env.process(self._months())
         env.process(self._contract())
-        times = arrival_times(self.cfg, self.streams.arrivals)
-        cols = draw_cases(self.cfg, self.catalogue, self.streams.cases, len(times))
+        times, cols = referrals(self.cfg, self.catalogue, self.streams)
         self._loop(times.tolist(), _rows(cols))
         self._accrue()
         if self.monthly.last_time() < self.env.now:
@@ -181,6 +181,8 @@ class CareModel:
             yield env.timeout(DAYS_PER_MONTH)
             self._accrue()
             self.monthly.snapshot(self)
+            self.regime.on_month()
+            self._dispatch_all()
 
     def _contract(self):
         """The contract timeline: baseline year, the contract start, contract years."""
@@ -190,13 +192,14 @@ class CareModel:
             yield env.timeout(mark)
             self._accrue()
             self.billed_a_year_before = self.totals["billed"]
+            self.spend_a_year_before = self._spend()
         yield env.timeout(self.t_contract_start - env.now)
         self._accrue()
+        self.spend_at_contract_start = self._spend()
         self.at_contract_start = self._marks()
         if self.regime_under_study is not type(self.regime):
             self.regime = self.regime_under_study(self)
             self.regime.activate()
-            self.lump_rate = self.regime.yearly_payment() / DAYS_PER_YEAR
         self.year_marks = [self.at_contract_start]
         year = 0
         while True:
@@ -205,9 +208,7 @@ class CareModel:
             self.year_marks.append(self._marks())
             year += 1
             self.regime.on_contract_year(year)
-            for p in self.providers:
-                if p.open:
-                    self.dispatch(p)
+            self._dispatch_all()
 
     # ================================================================== pathway
     def _new_uid(self) -> int:
@@ -218,19 +219,29 @@ class CareModel:
         """A referral arrives."""
         self.counts["referrals"] += 1
         self.active[ep.uid] = ep
+        ep.need_intensity = min(ep.need_intensity, self.max_units[ep.care_form])
         if self.switches.waiting_effects:
-            w = self.cfg.waiting
-            patience = ep.e_patience * w.patience_mean_days
-            worse = ep.e_deteriorate * w.deterioration_mean_days
-            if worse < patience:    # one clock at a time: most youths start care before either
-                self.env.timeout(worse).callbacks.append(
-                    lambda _e, ep=ep, p=patience - worse: self._deterioration_due(ep, p))
-            else:
-                self.env.timeout(patience).callbacks.append(lambda _e, ep=ep: self._renege(ep))
+            self._wait_clocks(ep)
         if self.cfg.demand.sources[self.catalogue.sources[ep.source]].via_access_team:
             self._assess(ep)
         else:
             self._allocate(ep)
+
+    def _wait_clocks(self, ep: Episode) -> None:
+        """Start the clocks of a new wait (M6): deterioration after the youth's
+        own threshold ``e_deteriorate x deterioration_mean_days`` of waiting, and
+        leaving after ``e_patience x patience_mean_days``. One clock at a time:
+        most youths start care before either."""
+        ep.wait_spell += 1
+        spell = ep.wait_spell
+        w = self.cfg.waiting
+        patience = ep.e_patience * w.patience_mean_days
+        worse = ep.e_deteriorate * w.deterioration_mean_days
+        if worse < patience and not ep.deteriorated:
+            self.env.timeout(worse).callbacks.append(
+                lambda _e, ep=ep, p=patience - worse, s=spell: self._deterioration_due(ep, p, s))
+        else:
+            self.env.timeout(patience).callbacks.append(lambda _e, ep=ep, s=spell: self._renege(ep, s))
 
     def _assess(self, ep: Episode) -> None:
         if self.in_assessment < self.assessors:
@@ -238,7 +249,7 @@ class CareModel:
             d = self.draw(self.cfg.access_team.assessment_days)
             self.env.timeout(d).callbacks.append(lambda _e, ep=ep: self._assessed(ep))
         else:
-            ep.est_load = 0.0
+            ep.est_work = 0.0
             self.assessment_list.push(ep, URGENT if ep.urgent else REGULAR, self.env.now)
 
     def _assessed(self, ep: Episode) -> None:
@@ -266,7 +277,7 @@ class CareModel:
             wl = self.access_team.own_list
         else:
             wl = target if target is not None else self.regime.match(ep)
-        ep.est_load = ep.need_intensity * self.staff_per_unit[ep.care_form]
+        ep.est_work = self.expected_work(ep)
         ep.wait_since = since
         self._accrue()
         wl.push(ep, priority, since)
@@ -281,10 +292,33 @@ class CareModel:
             if p.open and p.used < p.capacity:
                 self.dispatch(p)
 
+    def expected_work(self, ep: Episode) -> float:
+        """Staff hours of care a waiting youth is expected to need: its weekly
+        need over the mean duration of its care form (what the list's backlog
+        in weeks is made of; the youth's own duration is not known yet)."""
+        f = ep.care_form
+        return ep.need_intensity * self.staff_per_unit[f] * self.form_mean_weeks[f] * max(1.0 - ep.progress, 0.05)
+
     def requeue(self, ep: Episode, priority: int, since: float) -> None:
         """Re-route a waiting youth (its provider lost its contract), keeping its place in time."""
-        self.unlist(ep)
+        self._leave(ep)
         self.place(ep, priority, since)
+
+    def _leave(self, ep: Episode) -> None:
+        """Take ``ep`` off its list other than by admission, then let that list's
+        providers admit: the next youth may fit now (work-conserving)."""
+        wl = ep.waiting_list
+        self.unlist(ep)
+        for p in wl.servers:
+            if p.open and p.used < p.capacity:
+                self.dispatch(p)
+
+    def _dispatch_all(self) -> None:
+        """Every open provider with room admits (after time-driven changes:
+        a budget that accrued, a contract year)."""
+        for p in self.providers:
+            if p.open and p.used < p.capacity:
+                self.dispatch(p)
 
     def unlist(self, ep: Episode) -> None:
         """Take ``ep`` off the list it waits on (for assessment or for care)."""
@@ -300,22 +334,22 @@ class CareModel:
             self.totals["list_time"] += listed
             ep.list_days += listed
 
-    def _deterioration_due(self, ep: Episode, until_renege: float) -> None:
+    def _deterioration_due(self, ep: Episode, until_renege: float, spell: int) -> None:
         """The youth's deterioration time passed; its patience runs out later."""
-        if ep.ended or ep.started:
+        if ep.ended or ep.in_care or ep.wait_spell != spell:
             return
         self._deteriorate(ep)
         if not ep.ended:
-            self.env.timeout(until_renege).callbacks.append(lambda _e, ep=ep: self._renege(ep))
+            self.env.timeout(until_renege).callbacks.append(lambda _e, ep=ep, s=spell: self._renege(ep, s))
 
-    def _renege(self, ep: Episode) -> None:
-        """The family's patience ran out: it leaves if care has not started (M6)."""
-        if ep.ended or ep.started:
+    def _renege(self, ep: Episode, spell: int) -> None:
+        """The family's patience ran out: it leaves if this wait has not ended in care (M6)."""
+        if ep.ended or ep.in_care or ep.wait_spell != spell:
             return
         if ep.waiting_list is None:
-            ep.end_state = PENDING_DROPOUT   # in assessment or indication: leaves when that ends
+            ep.end_state = PENDING_DROPOUT   # in assessment, indication or a re-indication: leaves when that ends
             return
-        self.unlist(ep)
+        self._leave(ep)
         self._finish(ep, EndState.DROPPED_OUT)
 
     def dispatch(self, p: Provider) -> None:
@@ -339,6 +373,7 @@ class CareModel:
                 self._finish(ep, EndState.DROPPED_OUT)
                 continue
             units, days = (self._team_dose(ep) if p is self.access_team else regime.dose(ep, p))
+            units = min(units, self.max_units[ep.care_form])
             load = min(units * self.staff_per_unit[ep.care_form] + p.declaration_load, p.capacity)
             if p.used + load > regime.admission_limit(p) + 1e-9:
                 return
@@ -350,30 +385,32 @@ class CareModel:
         threshold ``e_deteriorate * deterioration_mean_days`` of waiting passes:
         severity +1, need grows, and an urgent case may escalate to a heavier
         care form (a new indication and a place on another list)."""
-        if ep.ended or ep.started or ep.deteriorated:
+        if ep.ended or ep.in_care or ep.deteriorated:
             return
         w = self.cfg.waiting
         ep.deteriorated = True
         ep.severity = min(ep.severity + 1, 2)
         ep.need_intensity *= w.deterioration_intensity_factor
         ep.need_duration *= w.deterioration_duration_factor
+        ep.progress /= w.deterioration_duration_factor     # care already given is a smaller share of the need
         heavier = self.heavier_form[ep.care_form]
         escalate = ep.urgent and heavier >= 0 and ep.u_escalate < w.escalation_probability
         if escalate:
             ep.escalated = True
             ep.care_form = heavier
-            ep.need_intensity = float(self.need_intensity_dists[heavier].ppf(np.array([0.5]))[0]) \
-                * w.deterioration_intensity_factor
+            q = np.array([w.escalated_need_quantile])
+            ep.need_intensity = float(self.need_intensity_dists[heavier].ppf(q)[0]) * w.deterioration_intensity_factor
+        ep.need_intensity = min(ep.need_intensity, self.max_units[ep.care_form])   # more need shows in duration
         wl = ep.waiting_list
         if wl is None or wl is self.assessment_list:
             return      # still in assessment: the allocation sees the new need
         self._accrue()
         if escalate:
-            self.unlist(ep)
+            self._leave(ep)
             self.regime.indicate(ep)
             self.place(ep, URGENT, ep.wait_since)
         else:
-            wl.reload(ep, ep.need_intensity * self.staff_per_unit[ep.care_form])
+            wl.rework(ep, self.expected_work(ep))
 
     def _team_dose(self, ep: Episode) -> tuple[float, float]:
         return ep.need_intensity, self.remaining_need_days(ep)
@@ -381,7 +418,8 @@ class CareModel:
     def remaining_need_days(self, ep: Episode) -> float:
         return max(ep.need_duration * (1.0 - ep.progress), 1.0)
 
-    def _start(self, ep: Episode, p: Provider, units: float, days: float, load: float) -> None:
+    def _start(self, ep: Episode, p: Provider, units: float, days: float, load: float,
+               transaction: bool = True) -> None:
         now = self.env.now
         self._accrue()
         p.accrue(now)
@@ -420,7 +458,8 @@ class CareModel:
             self.declaration_load += ep.seg_declaration
             if p.open:
                 self.used_open += load
-            self._transaction(self.regime.admin.hours_per_start)
+            if transaction:
+                self._transaction(self.regime.admin.hours_per_start)
         # a need shift (M4) interrupts the first segment part-way
         shift = (not ep.shifted and ep.secondary >= 0 and not team
                  and ep.u_shift < self.cfg.demand.need_shift_share)
@@ -473,27 +512,53 @@ class CareModel:
         if ep.seg_token != token or not ep.in_care:
             return  # transferred meanwhile
         p = self._provider_of(ep)
-        self._stop(ep, p)
+        team = p is self.access_team
+        self._stop(ep, p, transaction=False)
         if ep.seg_shift:
             ep.shifted = True
             ep.target_domain, ep.secondary = ep.secondary, ep.target_domain
             follow_up = self.regime.on_need_shift(ep, p)
-        elif p is self.access_team:
+        elif team:
             follow_up = None
         else:
             follow_up = self.regime.after_segment(ep, p)
+        if follow_up is not None and follow_up.stay:
+            self._continue(ep, p)       # the same provider goes on: no list, no new wait
+            return
+        if not team:
+            self._transaction(self.regime.admin.hours_per_stop)
         if follow_up is None:
             self._finish(ep, EndState.COMPLETED)
         else:
             self._follow_up(ep, follow_up)
         self.dispatch(p)
 
+    def _continue(self, ep: Episode, p: Provider) -> None:
+        """A new segment at the provider the youth is with, at once (care
+        adjusted without a new indication): it keeps its place in the caseload."""
+        ep.continuing = True
+        units, days = self.regime.dose(ep, p)
+        ep.continuing = False
+        spu = self.staff_per_unit[ep.care_form]
+        room = p.capacity - p.used          # at least the load the youth just gave up
+        units = min(units, self.max_units[ep.care_form], max(room - p.declaration_load, 0.0) / spu)
+        if units <= 1e-9:    # no room at all (capacity was cut): it waits first in line instead
+            self.place(ep, URGENT_HANDOVER, self.env.now, p.own_list if p.open else None)
+            return
+        days = self.regime.dose_days(ep, units, days)
+        self._start(ep, p, units, days, min(units * spu + p.declaration_load, p.capacity), transaction=False)
+
     def _follow_up(self, ep: Episode, fu: FollowUp) -> None:
         ep.follow_up = True
         if fu.reindicate:
             self.counts["reindications"] += 1
+        if self.switches.waiting_effects and self.cfg.waiting.follow_up_effects:
+            self._wait_clocks(ep)
 
         def go(_e=None):
+            if ep.end_state is PENDING_DROPOUT:     # left during the re-indication
+                self._finish(ep, EndState.DROPPED_OUT)
+                return
             if fu.reindicate:
                 self.regime.indicate(ep)
                 self._transaction(self.regime.admin.hours_per_allocation)
@@ -543,7 +608,7 @@ class CareModel:
         o = self.cfg.outcome
         x = o.intercept + o.severity * ep.severity + o.handover * ep.handovers
         dose = min(1.0, ep.progress)
-        x += o.dose * math.log(max(dose, 0.05))
+        x += o.dose * math.log(max(dose, o.dose_floor))
         if ep.deteriorated:
             x += o.deterioration
         if self.switches.expertise_match and ep.delivered_hours > 0:
@@ -569,8 +634,10 @@ class CareModel:
             self.overhead_rate -= p.staff * p.overhead_share / DAYS_PER_WEEK
         if p.billed_per_unit and not billed_per_unit:
             self.billed_rate -= p.rate
+            self.lump_rate += p.budget_rate
         elif billed_per_unit and not p.billed_per_unit:
             self.billed_rate += p.rate
+            self.lump_rate -= p.budget_rate
         p.billed_per_unit = billed_per_unit
         p.overhead_share = overhead_share
         p.declaration_load = declaration_load
@@ -595,11 +662,52 @@ class CareModel:
 
     def baseline_spending(self) -> float:
         """Spending per unit in the year before the contract start (the lump-sum
-        basis), or per year of the warm-up when that is shorter than a year."""
+        basis), or per year of the warm-up when that is shorter than a year.
+        Fixed once the contract starts."""
+        if self.spend_at_contract_start is not None:
+            return float(self.baseline_by_provider().sum())
         if self.billed_a_year_before is None:
             span = max(self.t_contract_start, 1.0)
             return self.totals["billed"] * DAYS_PER_YEAR / span
         return self.totals["billed"] - self.billed_a_year_before
+
+    def baseline_by_provider(self) -> np.ndarray:
+        """Each provider's own volume x price in the year before the contract
+        start (per year of the warm-up when that is shorter), EUR."""
+        end = self.spend_at_contract_start if self.spend_at_contract_start is not None else self._spend()
+        if self.spend_a_year_before is None:
+            return end * DAYS_PER_YEAR / max(self.t_contract_start, 1.0)
+        return end - self.spend_a_year_before
+
+    def _spend(self) -> np.ndarray:
+        now = self.env.now
+        for p in self.providers:
+            p.accrue(now)
+        return np.array([p.catalogue_spend for p in self.providers])
+
+    def set_budget_rate(self, p: Provider, eur_per_year: float) -> None:
+        """``p``'s budget from now on (EUR a year, accrued daily): paid to it as a
+        lump sum unless it is paid per unit (then it only bounds the budget)."""
+        self._accrue()
+        p.accrue(self.env.now)
+        rate = eur_per_year / DAYS_PER_YEAR
+        if not p.billed_per_unit:
+            self.lump_rate += rate - p.budget_rate
+        p.budget_rate = rate
+        p.budget_year = eur_per_year
+
+    def release_staff(self, p: Provider) -> float:
+        """Staff hours a week of ``p`` (a provider without a contract) that its
+        remaining caseload no longer needs: they leave it (the caller decides
+        where they go). Returns the hours released."""
+        need = p.used / (1.0 - p.overhead_share) if p.overhead_share < 1 else p.used
+        free = p.staff - need
+        if free <= 1e-9:
+            return 0.0
+        self._accrue()
+        p.accrue(self.env.now)
+        p.set_capacity(-free)
+        return free
 
     def pay_extra(self, eur: float) -> None:
         self.totals["lump"] += eur

@@ -12,10 +12,10 @@ class Provider:
         "idx", "name", "staff", "home", "capacity", "used", "open", "billed_per_unit", "own_list",
         "lists_served", "collective", "in_care", "rate", "catalogue_spend", "hours_delivered", "t_accrued",
         "overhead_share", "declaration_load", "budget_year", "catalogue_spend_at_year_start", "year_start",
-        "valve_used", "budget_tight", "mean_care_weeks", "cut_caseload",
+        "valve_used", "budget_tight", "cut_caseload", "budget_rate", "budget_accrued", "budget_at_year_start",
     )
 
-    def __init__(self, idx: int, name: str, staff: float, home: int, mean_care_weeks: float, backlogs=None):
+    def __init__(self, idx: int, name: str, staff: float, home: int, backlogs=None):
         self.idx = idx
         self.name = name
         self.staff = staff              # staff hours per week
@@ -26,9 +26,8 @@ class Provider:
         self.open = True                # takes new youths
         self.billed_per_unit = True     # paid per unit delivered (else lump sum)
         self.own_list = WaitingList(name, backlogs, idx)
-        self.mean_care_weeks = mean_care_weeks
         self.own_list.servers.append(self)
-        self.own_list.set_capacity(staff, mean_care_weeks)
+        self.own_list.set_capacity(staff)
         self.lists_served: list[WaitingList] = [self.own_list]   # plus its collective's pooled lists
         self.collective = -1
         self.in_care = 0
@@ -37,7 +36,10 @@ class Provider:
         self.hours_delivered = 0.0      # care hours delivered (accrued)
         self.t_accrued = 0.0            # time of the last accrual
         self.declaration_load = 0.0     # weekly declaration hours per youth in care
-        self.budget_year = 0.0          # lump sum for the current contract year (M5)
+        self.budget_year = 0.0          # budget a year at the current rate (M5)
+        self.budget_rate = 0.0          # EUR per day of budget (lump sum, population part, or a closing provider's share)
+        self.budget_accrued = 0.0       # EUR of budget accrued (plus safety-valve additions)
+        self.budget_at_year_start = 0.0
         self.catalogue_spend_at_year_start = 0.0
         self.year_start = 0.0
         self.valve_used = False         # the safety valve added budget this contract year
@@ -48,13 +50,19 @@ class Provider:
         dt = now - self.t_accrued
         if dt:
             self.catalogue_spend += self.rate * dt
+            self.budget_accrued += self.budget_rate * dt
             self.hours_delivered += self.used * dt / DAYS_PER_WEEK
             self.t_accrued = now
 
     def set_capacity(self, staff_extra: float = 0.0) -> None:
+        """Staff hours change by ``staff_extra``; care capacity is staff time not
+        spent on administration, on its own list and on the pooled lists it serves."""
+        old = self.capacity
         self.staff += staff_extra
         self.capacity = self.staff * (1.0 - self.overhead_share)
-        self.own_list.set_capacity(self.capacity, self.mean_care_weeks)
+        self.own_list.set_capacity(self.capacity)
+        for wl in self.lists_served[1:]:
+            wl.set_capacity(wl.capacity + self.capacity - old)
 
 
 class Collective:

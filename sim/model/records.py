@@ -107,6 +107,7 @@ class Observed(Protocol):
     """What a monthly snapshot reads of the care model."""
 
     regime: Regime
+    providers: list
     n_waiting: int
     assessment_list: WaitingList
     in_assessment: int
@@ -135,6 +136,7 @@ class MonthlyRecorder:
         self._snaps.append((
             m.now, m.regime.name, m.n_waiting, m.assessment_list.size + m.in_assessment, m.n_in_care,
             m.capacity_open, m.used_open, m.regime.yearly_payment(),
+            sum(p.staff for p in m.providers), m.regime.staff_lost,
             *(m.totals[k] for k in _TOTALS), *(m.counts[k] for k in _COUNTS),
         ))
 
@@ -147,7 +149,7 @@ class MonthlyRecorder:
             return Table({})
         s = list(zip(*self._snaps))
         t = np.array(s[0])
-        i = 8
+        i = 10
         acc = {k: np.diff(np.array(s[i + j], float)) for j, k in enumerate(_TOTALS)}
         i += len(_TOTALS)
         cnt = {k: np.diff(np.array(s[i + j], float)).astype(np.int64) for j, k in enumerate(_COUNTS)}
@@ -166,6 +168,9 @@ class MonthlyRecorder:
             "youths_in_care": np.array(s[4][1:], dtype=np.int64),
             "capacity_hours_per_week": np.array(s[5][1:], float),
             "used_hours_per_week": np.array(s[6][1:], float),
+            # every provider's staff (open or not) and, cumulated, the staff that left at the switch (M7)
+            "staff_hours_per_week": np.array(s[8][1:], float),
+            "staff_left_hours_per_week": np.array(s[9][1:], float),
             "mean_waiting_list": acc["waiting"] / dt_,
             "mean_waiting_list_follow_up": acc["waiting_follow_up"] / dt_,   # of which care had started
             "mean_youths_in_care": acc["in_care"] / dt_,

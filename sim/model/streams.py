@@ -3,6 +3,12 @@
 Each stream is spawned from ``SeedSequence(seed)`` with a spawn key derived from
 its *name*, so adding a stream never shifts another one, and no stream depends
 on the regime. There is no global random state anywhere in the package.
+
+Streams whose draws must not depend on the simulation horizon (the referral
+times and latent attributes of youths new to care) are drawn in yearly blocks,
+block ``k`` from its own child stream :func:`block_stream` keyed by
+(seed, name, k), so a longer run only adds blocks and never moves a draw of an
+earlier one.
 """
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ import numpy as np
 
 STREAMS = (
     "world",        # providers, expertise, catalogue, contracted set, collectives
-    "arrivals",     # referral times of youths new to care
-    "cases",        # latent attributes of first referrals
+    "arrivals",     # referral times of youths new to care (yearly blocks: block_stream)
+    "cases",        # latent attributes of first referrals (yearly blocks: block_stream)
     "rereferrals",  # latent attributes of re-referrals
     "assessment",   # assessment and re-indication durations
     "choices",      # family choice of provider
@@ -26,6 +32,20 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(key,)))
 
 
+def block_stream(seed: int, name: str, k: int) -> np.random.Generator:
+    """The generator of block ``k`` (0, 1, ...) of stream ``name`` for seed ``seed``.
+
+    Spawned from ``SeedSequence(seed, spawn_key=(crc32(name), k))``: it depends
+    on nothing but (seed, name, k), and it is the ``k``-th child that
+    ``SeedSequence.spawn`` would give the seed sequence of ``stream(seed, name)``,
+    whose own draws it leaves untouched.
+    """
+    if k < 0:
+        raise ValueError(f"block number: got {k}; expected k >= 0")
+    key = zlib.crc32(name.encode())
+    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(key, int(k))))
+
+
 class Streams:
     """All named streams of one replication."""
 
@@ -33,6 +53,11 @@ class Streams:
         self.seed = int(seed)
         for name in STREAMS:
             setattr(self, name, stream(self.seed, name))
+
+    def block(self, name: str, k: int) -> np.random.Generator:
+        """A fresh generator for block ``k`` of stream ``name`` (see :func:`block_stream`);
+        every call starts it anew, and it moves no other stream."""
+        return block_stream(self.seed, name, k)
 
 
 class UniformBlock:

@@ -34,31 +34,29 @@ class Entry(NamedTuple):
 class WaitingList:
     """One list that one or more providers (its ``servers``) admit from."""
 
-    __slots__ = ("name", "heap", "size", "load", "servers", "capacity", "weeks_per_load", "mirror", "slot")
+    __slots__ = ("name", "heap", "size", "work", "servers", "capacity", "mirror", "slot")
 
     def __init__(self, name: str, mirror=None, slot: int = -1):
         self.name = name
         self.mirror = mirror   # optional numpy array that mirrors ``backlog`` at ``slot``
         self.slot = slot
-        self.weeks_per_load = 0.0   # backlog weeks per queued hour per week
         self.heap: list[Entry] = []
         self.size = 0          # live entries
-        self.load = 0.0        # staff hours per week the live entries need
+        self.work = 0.0        # staff hours of care the live entries are expected to need (``est_work``)
         self.servers: list = []
         self.capacity = 0.0    # care capacity of its servers (hours per week)
 
-    def set_capacity(self, capacity: float, care_weeks: float) -> None:
-        """Capacity of the servers; ``care_weeks`` is the mean care duration
-        that turns queued load into weeks of backlog."""
+    def set_capacity(self, capacity: float) -> None:
+        """Care capacity (hours per week) of the servers, which turns queued work into weeks."""
         self.capacity = capacity
-        self.weeks_per_load = care_weeks / capacity if capacity > 0 else 1e9
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load * self.weeks_per_load
+            self.mirror[self.slot] = self.backlog
 
     @property
     def backlog(self) -> float:
-        """Weeks of work queued relative to capacity: queued load / capacity x mean care weeks."""
-        return self.load * self.weeks_per_load
+        """Weeks of queued work at the servers' capacity: each youth's expected
+        staff hours of care (its own care form's mean duration) over capacity."""
+        return self.work / self.capacity if self.capacity > 0 else (1e9 if self.work > 0 else 0.0)
 
     def push(self, ep, priority: int, since: float) -> None:
         ticket = next(_tickets)
@@ -66,9 +64,9 @@ class WaitingList:
         ep.waiting_list = self
         heapq.heappush(self.heap, _tuple_new(Entry, (priority, since, ticket, ep)))
         self.size += 1
-        self.load += ep.est_load
+        self.work += ep.est_work
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load * self.weeks_per_load
+            self.mirror[self.slot] = self.backlog
 
     def head(self) -> Optional[Entry]:
         """The first live entry, or None (stale entries before it are dropped)."""
@@ -94,29 +92,33 @@ class WaitingList:
         if ep.waiting_list is self:
             self._forget(ep)
 
-    def reload(self, ep, load: float) -> None:
-        """The youth's load changed while waiting (deterioration)."""
-        self.load += load - ep.est_load
-        ep.est_load = load
+    def rework(self, ep, work: float) -> None:
+        """The youth's expected work changed while waiting (deterioration)."""
+        self.work += work - ep.est_work
+        ep.est_work = work
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load * self.weeks_per_load
+            self.mirror[self.slot] = self.backlog
 
     def _forget(self, ep) -> None:
         ep.ticket = 0
         ep.waiting_list = None
         self.size -= 1
-        self.load -= ep.est_load
+        self.work -= ep.est_work
         if self.size == 0:
-            self.load = 0.0
+            self.work = 0.0
         if self.mirror is not None:
-            self.mirror[self.slot] = self.load * self.weeks_per_load
+            self.mirror[self.slot] = self.backlog
 
     def first(self, k: int) -> list[Entry]:
         """Up to ``k`` live entries from the head, in order (for selection under
-        a lump sum). Looks at the first ``k + 8`` heap entries only, so with many
-        stale entries near the head it may return fewer than ``k``."""
-        live = [e for e in heapq.nsmallest(k + 8, self.heap) if e.episode.ticket == e.ticket]
-        return live[:k]
+        a lump sum): stale entries are skipped, so it returns ``min(k, size)``."""
+        self.head()     # drop stale entries at the head first
+        n = k
+        while True:
+            got = [e for e in heapq.nsmallest(n, self.heap) if e.episode.ticket == e.ticket]
+            if len(got) >= k or n >= len(self.heap):
+                return got[:k]
+            n *= 2
 
     def live(self) -> list[Entry]:
         """All live entries in order (for re-routing at a contract change)."""

@@ -63,7 +63,7 @@ def product_grid(cfg: Config) -> list[Product]:
             f = cat.care_forms.index(fname)
             cf = cfg.care_forms[fname]
             for lname, lvl in cfg.products.levels.items():
-                units = float(cf.need_intensity.ppf(np.array([lvl.intensity_quantile]))[0])
+                units = min(float(cf.need_intensity.ppf(np.array([lvl.intensity_quantile]))[0]), cf.unit_max)
                 out.append(Product(f"{dname}/{fname}/{lname}", d, f, units, lvl.duration_days,
                                    cf.price_eur * dom.price_factor))
     for p in cfg.products.custom:
@@ -107,7 +107,7 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
         if fname == "with_stay" or cfg.care_forms[fname].unit == "day":
             offers[:, f] &= staff >= pp.with_stay_min_staff_hours
     # capacity follows demand per care form too: while the providers offering a
-    # form hold less than 1.5x its expected share of staff hours, the largest
+    # form hold less than form_coverage_factor x its expected share of staff hours, the largest
     # eligible provider not yet offering it takes it on
     need = form_demand_shares(cfg, cat)
     for f in billed:
@@ -115,7 +115,7 @@ def build_world(cfg: Config, rng: np.random.Generator) -> World:
         if cfg.care_forms[cat.care_forms[f]].unit == "day":
             eligible = eligible[staff[eligible] >= pp.with_stay_min_staff_hours]
         for j in eligible:
-            if staff[offers[:, f]].sum() >= 1.5 * need[f] * staff.sum():
+            if staff[offers[:, f]].sum() >= pp.form_coverage_factor * need[f] * staff.sum():
                 break
             offers[j, f] = True
     # every provider offers at least one billed form: its most common one

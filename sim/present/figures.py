@@ -19,11 +19,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis.stats import _columns, _ok_rows, _vector, t_interval
-from ..model.metrics import NORM_WEEKS, metric_label, metric_unit
+from ..model.metrics import CARE_WITHIN_WEEKS, NORM_WEEKS, metric_label, metric_unit
 from ..regimes import REFORM, REGIMES, STATUS_QUO
 from ..units import DAYS_PER_WEEK
 
-__all__ = ["ecdf_waiting_times", "time_series", "forest_plot", "response_curve", "morris_plot",
+__all__ = ["ecdf_waiting_times", "time_to_care", "time_series", "forest_plot", "response_curve", "morris_plot",
            "cost_breakdown", "metric_label", "REGIME_COLOURS"]
 
 DPI = 110
@@ -180,6 +180,76 @@ def ecdf_waiting_times(episodes, out, contract_start_day: Optional[float] = None
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     when = "care starts after the contract start" if contract_start_day is not None else "all care starts"
     _title(ax, title or f"Waiting times per regime ({when}, pooled over replications)", point)
+    return _save(fig, out, formats)
+
+
+# --------------------------------------------------------------------------- time to care (competing risks)
+def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]] = None, level: float = 0.95,
+                 marks: Sequence[float] = CARE_WITHIN_WEEKS, formats: Optional[Sequence[str]] = None,
+                 title: Optional[str] = None) -> Path:
+    """Time to care of every referral in the evaluation horizon, one panel per
+    regime: the Aalen-Johansen cumulative incidence of care (rising from the
+    bottom) and of dropout before care (hanging from the top, drawn as
+    ``1 - cif_dropout``), so the gap between them is the share still waiting.
+
+    ``curves``: the tidy ``time_to_care.csv`` of ``caresim compare`` (columns
+    regime, replication, weeks, cif_care, cif_dropout, ...), one curve per run.
+    Lines are the mean over replications at each week; the band around the
+    care curve is the t-CI of that mean across replications (the honest
+    interval: a run's referrals share capacity, so the within-run delta-method
+    se understates). The shares at ``marks`` weeks are written on the curve."""
+    cols, point = _select(_columns(curves), point, "time to care")
+    for need in ("regime", "weeks", "cif_care", "cif_dropout"):
+        if need not in cols:
+            raise KeyError(f"time-to-care table has no {need!r} column")
+    reg = np.asarray(cols["regime"]).astype(str)
+    rep = np.asarray(cols["replication"]) if "replication" in cols else np.zeros(len(reg), int)
+    weeks = _vector(cols["weeks"])
+    names = _regimes(cols, regimes)
+    fig, axes = _figure(1, len(names), size=(5.2 * len(names) + 0.6, 4.6), sharey=True)
+    for i, r in enumerate(names):
+        ax = axes[0, i]
+        sel = reg == r
+        grid = np.unique(weeks[sel])
+        reps = _unique(rep[sel])
+        mean: dict[str, np.ndarray] = {}
+        lo = hi = None
+        for key in ("cif_care", "cif_dropout"):
+            m = np.full((len(reps), len(grid)), np.nan)
+            ri = {q: j for j, q in enumerate(reps)}
+            m[[ri[q] for q in rep[sel].tolist()], np.searchsorted(grid, weeks[sel])] = _vector(cols[key][sel])
+            mean[key] = np.nanmean(m, axis=0)
+            if key == "cif_care" and len(reps) > 1:
+                cis = [t_interval(m[:, j], level) for j in range(len(grid))]
+                lo = np.clip(np.array([c.low for c in cis]), 0, 1)
+                hi = np.clip(np.array([c.high for c in cis]), 0, 1)
+        c = regime_colour(r, i)
+        ax.step(grid, mean["cif_care"], where="post", color=c, linewidth=1.9, label="care started")
+        if lo is not None:
+            ax.fill_between(grid, lo, hi, step="post", color=c, alpha=0.22, linewidth=0,
+                            label=f"{100 * level:g}% t-CI across {len(reps)} replications")
+        top = 1 - mean["cif_dropout"]
+        ax.step(grid, top, where="post", color="#7f7f7f", linewidth=1.4, label="dropped out before care (from top)")
+        ax.fill_between(grid, top, 1, step="post", color="#bbbbbb", alpha=0.45, linewidth=0)
+        ax.fill_between(grid, mean["cif_care"], top, step="post", color=c, alpha=0.06, linewidth=0)
+        for w in marks:
+            if grid.size and grid[0] <= w <= grid[-1]:
+                v = float(mean["cif_care"][np.searchsorted(grid, w, side="right") - 1])
+                ax.axvline(w, color="#555555", linestyle=":", linewidth=0.9)
+                ax.annotate(f"{100 * v:.0f}% by {w:g} wk", (w, v), textcoords="offset points", xytext=(4, -12),
+                            fontsize=8, color=c)
+        n = _vector(cols["n"][sel]) if "n" in cols else np.array([])
+        per = f", {np.nanmean(n):,.0f} referrals per run" if len(n) else ""
+        ax.set_title(f"{r}{per}", fontsize=10)
+        ax.set_xlim(0, grid[-1] if grid.size else 1)
+        ax.set_ylim(0, 1.0)
+        ax.set_xlabel("Weeks from referral")
+        if i == 0:
+            ax.set_ylabel("Share of referrals (cumulative incidence)")
+        _style(ax)
+        ax.legend(loc="lower right", fontsize=7.5, frameon=False)
+    _title(fig, title or "Time to care of every referral in the horizon (Aalen-Johansen; dropout before care "
+                         "competes, the end of the run censors; mean over replications)", point)
     return _save(fig, out, formats)
 
 

@@ -53,12 +53,24 @@ def write_run(out: Path, res: Any, cfg: Config, argv: Sequence[str], config_path
 def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_path: str,
                   overrides: Mapping[str, str], workers: int) -> list[Path]:
     """``caresim compare`` results: comparison.csv (one row per metric),
-    runs.csv (one row per replication and regime) and manifest.json."""
+    runs.csv (one row per replication and regime), yearly.csv (every metric
+    per regime, replication and contract year), trends.csv (per metric and
+    regime: first and last contract year and the slope per year, see
+    ``sim.experiment.compare.trend_table``), time_to_care.csv (the cumulative
+    incidence of care and of dropout per regime, replication and week from
+    referral) with its figure time_to_care.png, and manifest.json."""
     out = prepare_dir(out)
     paths = [
         cmp.table.write_csv(out / "comparison.csv"),
         cmp.runs.write_csv(out / "runs.csv"),
     ]
+    for name, table in (("yearly", cmp.yearly), ("trends", cmp.trends), ("time_to_care", cmp.time_to_care)):
+        if table is not None and len(table):
+            paths.append(table.write_csv(out / f"{name}.csv"))
+    if cmp.time_to_care is not None and len(cmp.time_to_care):
+        from . import figures
+
+        paths.append(figures.time_to_care(cmp.time_to_care, out / "time_to_care.png"))
     info = manifest(
         cfg, argv, cmp.seeds, [p.name for p in paths],
         subcommand="compare", config_path=str(config_path), overrides=dict(overrides),

@@ -6,9 +6,10 @@ Two layouts are read:
 
 * a sweep's store (``caresim sweep ... --out DIR``), through ``sim.load_results``;
 * a plain folder of CSV files, as written by ``caresim compare --out DIR``
-  (``runs.csv``, ``comparison.csv``, ``manifest.json``), optionally with
-  ``episodes.csv`` and ``monthly.csv`` (with ``regime`` and ``replication``
-  columns) for the waiting-time and time-series figures.
+  (``runs.csv``, ``comparison.csv``, ``manifest.json``, and ``time_to_care.csv``
+  for the time-to-care figure), optionally with ``episodes.csv`` and
+  ``monthly.csv`` (with ``regime`` and ``replication`` columns) for the
+  waiting-time and time-series figures.
 
 A ``morris.csv`` in the folder (columns factor, mu_star, sigma, optionally
 mu_star_conf and output), as written by the sensitivity experiment, adds the
@@ -58,6 +59,7 @@ class Loaded:
     episodes: Optional[dict] = None
     monthly: Optional[dict] = None
     comparison: Optional[dict] = None
+    time_to_care: Optional[dict] = None          # caresim compare's time_to_care.csv
     morris: Optional[dict] = None
     manifest: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
@@ -85,7 +87,7 @@ def load_any(results_dir) -> Loaded:
                 out.configs[str(p.get("id"))] = p["config"]
     else:
         out = Loaded(path, "folder", manifest=manifest or {})
-        for name in ("runs", "episodes", "monthly", "comparison"):
+        for name in ("runs", "episodes", "monthly", "comparison", "time_to_care"):
             f = path / f"{name}.csv"
             if f.exists():
                 setattr(out, name, read_csv(f, TEXT_COLUMNS))
@@ -113,7 +115,7 @@ def load_any(results_dir) -> Loaded:
             for p in pts:
                 i = int(np.flatnonzero(out.runs["point"] == p)[0])
                 out.points.append({"point": p, **{f: out.runs[f][i] for f in out.factors}})
-    for name in ("episodes", "monthly"):
+    for name in ("episodes", "monthly", "time_to_care"):
         t = getattr(out, name)
         if t is not None:
             t = _with_point(t)
@@ -242,6 +244,12 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
                    "administration (means over replications; error bar: 95% t-CI of the total).",
                    figures.cost_breakdown, _sub(runs, p), monthly=_sub(data.monthly, p) if data.monthly else None)
         day, date = _contract_start(data, p)
+        if data.time_to_care is not None and len(data.time_to_care.get("regime", [])):
+            figure(f"time_to_care_{_slug(p)}", "Time to care of every referral in the evaluation horizon "
+                   "(Aalen-Johansen cumulative incidence: dropout before care competes, the end of the run "
+                   "censors): care from the bottom, dropout from the top, the gap is still waiting; mean over "
+                   "replications, band: 95% t-CI across replications.",
+                   figures.time_to_care, _sub(data.time_to_care, p))
         if data.episodes is not None and len(data.episodes.get("regime", [])):
             figure(f"waits_{_slug(p)}", "Empirical distribution of waiting times (referral to care start) "
                    "for care started after the contract start, all replications pooled.",

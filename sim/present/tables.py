@@ -8,7 +8,7 @@ counts with thousands separators.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..analysis.stats import _columns
 
@@ -131,3 +131,62 @@ def format_comparison(table: Any) -> str:
         header.append(f"{regimes[-1]} - {regimes[0]} [95% CI]")
     rows = [[m, *(texts[g][i] for g, _ in groups)] for i, m in enumerate(metrics)]
     return render(header, rows, [False] * len(header), gap="   ")
+
+
+#: which youths the wait metrics count, printed under the comparison table:
+#: (metrics, how they are named in the note, whom they leave out)
+WHO_COUNTS = (
+    (("wait_mean_weeks", "wait_median_weeks", "wait_p90_weeks", "share_over_norm"),
+     "wait_mean/median/p90_weeks, share_over_norm",
+     "only youths whose first care started in the horizon (no dropouts, none still waiting at the end, "
+     "no follow-up waits)"),
+    (("care_within_4w_share", "care_within_14w_share", "care_within_52w_share"), "care_within_*",
+     "every referral in the horizon (dropout competes, the end censors)"),
+    (("wait_total_mean_weeks",), "wait_total_mean_weeks",
+     "every episode referred in the horizon, follow-up waits included (open ones: their time so far)"),
+)
+
+
+def who_counts(metrics: Iterable[str]) -> str:
+    """One or two lines saying which youths the wait metrics among ``metrics``
+    leave out (the first group on the first line, the others on the second)."""
+    present = set(metrics)
+    parts = [f"{label}: {text}" for names, label, text in WHO_COUNTS if present & set(names)]
+    if not parts:
+        return ""
+    lines = ["Who counts: " + parts[0] + "."]
+    if len(parts) > 1:
+        lines.append("            " + "; ".join(parts[1:]) + ".")
+    return "\n".join(lines)
+
+
+def format_trends(trends: Any, metrics: Optional[Sequence[str]] = None) -> str:
+    """The trend table of ``sim.experiment.compare.trend_table`` as text: per
+    metric (``metrics``: which, in that order; default all) and regime (and
+    the paired difference), the horizon mean, the first and the last contract
+    year's mean over replications and the slope per year [95% CI]."""
+    cols = _columns(trends)
+    if not cols or not len(cols.get("metric", [])):
+        return ""
+    names = [str(m) for m in cols["metric"]]
+    wanted = list(dict.fromkeys(names)) if metrics is None else [m for m in metrics if m in names]
+    first = int(cols["first_year"][0]) + 1
+    last = int(cols["last_year"][0]) + 1
+    value_cols = ("horizon_mean", "first_mean", "last_mean", "slope_per_year", "slope_ci_low", "slope_ci_high")
+    rows, raw = [], []
+    for metric in wanted:
+        idx = [i for i, m in enumerate(names) if m == metric]
+        d = decimals_for(metric, [cols[c][i] for i in idx for c in value_cols])
+        for k, i in enumerate(idx):
+            regime = str(cols["regime"][i])
+            diff = " - " in regime
+            cells = [fmt(cols[c][i], d, sign=diff) for c in ("horizon_mean", "first_mean", "last_mean")]
+            slope = tuple(fmt(cols[c][i], d, sign=True) for c in ("slope_per_year", "slope_ci_low", "slope_ci_high"))
+            raw.append(slope)
+            rows.append([metric if k == 0 else "", regime, *cells])
+    width = max((len(t[0]) for t in raw), default=1)
+    for row, t in zip(rows, raw):
+        row.append(_interval(*t, width))
+    header = ["per contract year", "regime", "horizon mean", f"year {first}", f"year {last}",
+              "trend per year [95% CI]"]
+    return render(header, rows, [False, False, True, True, True, False], gap="   ")

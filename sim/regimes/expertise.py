@@ -8,17 +8,12 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ..model.policy import CareHost, FollowUp, Regime, weekly_declaration_hours
+from ..model.policy import CONTINUE, CareHost, FollowUp, Regime, weekly_declaration_hours
 from ..model.waiting_list import REGULAR, URGENT_HANDOVER, Entry, WaitingList
-from ..units import DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.episode import Episode
     from ..model.provider import Provider
-
-#: how many entries from the head a budget-tight provider looks at when it selects (M8)
-SELECTION_DEPTH = 8
-
 
 class ExpertiseRegime(Regime):
     name = "expertise"
@@ -36,6 +31,11 @@ class ExpertiseRegime(Regime):
         self.proficiency_threshold = self.spec.routing.proficiency_threshold
         self.budget_total = 0.0
         self.valve_uses = 0
+        self.staff_lost = 0.0           # staff hours a week that left with closing providers
+        self.staff_moved = 0.0          # staff hours a week that moved to contracted providers
+        self._closing: list[Provider] = []
+        self._keep: list[Provider] = []
+        self._budget_per_staff: dict[int, float] = {}   # closing provider -> EUR a year per staff hour a week
         self.may_skip_head = self.selection
         self._suitability_cache: dict = {}
         self._routing_wait_weight = self.spec.routing.wait / 10.0   # utility per 10 weeks of backlog
@@ -45,27 +45,25 @@ class ExpertiseRegime(Regime):
 
     # -- contract -------------------------------------------------------------
     def activate(self) -> None:
+        """The contract start (M7): contracted providers switch to the lump sum;
+        the others take no new youths, keep what their caseload needs and
+        release the rest of their staff, of which ``retained_capacity_share``
+        moves to the contracted providers (now and each month as their
+        grandfathered caseload winds down). Budgets (M5) come from each
+        provider's own baseline volume x price."""
         m, w = self.model, self.model.world
         contracted = w.contracted if self.provider_transition else np.ones(w.n, dtype=bool)
-        closing = [p for p in m.providers if not contracted[p.idx]]
-        keep = [p for p in m.providers if contracted[p.idx]]
-        retained = self.spec.transition.retained_capacity_share * sum(p.staff for p in closing)
-        total_keep = sum(p.staff for p in keep)
+        closing = self._closing = [p for p in m.providers if not contracted[p.idx]]
+        keep = self._keep = [p for p in m.providers if contracted[p.idx]]
         declaration = weekly_declaration_hours(self.admin.hours_per_declaration)
         for p in closing:
             m.close(p)
         for p in keep:
             m.set_terms(p, overhead_share=self.admin.overhead_share, billed_per_unit=False,
-                        declaration_load=declaration, extra_staff=retained * p.staff / total_keep)
+                        declaration_load=declaration)
         if self.collaborate:
             self._form_collectives(keep)
-        # the budget: the status quo's spending in the year before the switch
-        b = self.spec.budget
-        self.budget_total = b.level * m.baseline_spending()
-        lump = (1.0 - b.population_share) * self.budget_total
-        staff = sum(p.staff for p in keep)
-        for p in keep:
-            p.budget_year = lump * p.staff / staff
+        self._set_budgets(keep, closing)
         self.on_contract_year(0)
         for p in closing:  # families waiting for a provider that lost its contract move on
             for e in p.own_list.live():
@@ -74,8 +72,83 @@ class ExpertiseRegime(Regime):
             for p in closing:
                 for ep in list(m.in_care_at(p)):
                     m.transfer(ep)
+        self._move_staff()
         for p in keep:
             m.dispatch(p)
+
+    def _set_budgets(self, keep: list[Provider], closing: list[Provider]) -> None:
+        """Budget = ``level`` x the status quo's spending in the year before the
+        switch. Each contracted provider's lump sum is ``(1 - population_share)``
+        of its own baseline; the population part is shared out over the
+        municipalities by youth population and, within one, over the contracted
+        providers based there by baseline (all contracted providers where none
+        is): it raises their budget, so it buys admissions (capacity under the
+        ceiling) where the youths live. A closing provider's share of the lump
+        sum stays with it while it cares for grandfathered youths (paid per unit
+        from it: ``netted``) and follows its staff; with ``on_top`` it moves
+        to the contracted providers at once, by staff, and grandfathered care
+        is billed on top."""
+        m = self.model
+        b = self.spec.budget
+        base = m.baseline_by_provider()
+        self.budget_total = b.level * float(base.sum())
+        lump = {p.idx: b.level * (1.0 - b.population_share) * float(base[p.idx]) for p in keep}
+        # population part
+        cfg = self.cfg
+        pop = np.array(list(cfg.region.municipalities.values()), float)
+        population = b.level * b.population_share * float(base.sum())
+        for mun, share in enumerate(pop / pop.sum()):
+            here = [p for p in keep if p.home == mun] or keep
+            weight = np.array([max(float(base[p.idx]), 1e-9) for p in here])
+            for p, wgt in zip(here, weight / weight.sum()):
+                lump[p.idx] += population * share * wgt
+        closing_share = {q.idx: b.level * (1.0 - b.population_share) * float(base[q.idx]) for q in closing}
+        if self.spec.transition.grandfathered_billing == "on_top":
+            staff = sum(p.staff for p in keep)
+            total = sum(closing_share.values())
+            for p in keep:
+                lump[p.idx] += total * p.staff / staff
+            closing_share = {q: 0.0 for q in closing_share}
+        for p in keep:
+            m.set_budget_rate(p, lump[p.idx])
+        for q in closing:
+            m.set_budget_rate(q, closing_share[q.idx])
+            self._budget_per_staff[q.idx] = closing_share[q.idx] / q.staff if q.staff > 0 else 0.0
+
+    def on_month(self) -> None:
+        self._move_staff()
+
+    def _move_staff(self) -> None:
+        """Staff that closing providers' caseloads no longer need leaves them;
+        ``retained_capacity_share`` of it joins the contracted providers (by
+        staff), with the budget it carried. Staff hours are conserved up to
+        what leaves: moved + lost = released."""
+        if not self._closing or not self._keep:
+            return
+        m = self.model
+        released = budget = 0.0
+        for q in self._closing:
+            free = m.release_staff(q)
+            if free > 0:
+                released += free
+                carried = free * self._budget_per_staff[q.idx]
+                budget += carried
+                m.set_budget_rate(q, q.budget_year - carried)
+        if released <= 0:
+            return
+        moved = self.spec.transition.retained_capacity_share * released
+        self.staff_moved += moved
+        self.staff_lost += released - moved
+        staff = sum(p.staff for p in self._keep)
+        for p in self._keep:
+            share = p.staff / staff
+            m.set_terms(p, overhead_share=p.overhead_share, billed_per_unit=p.billed_per_unit,
+                        declaration_load=p.declaration_load, extra_staff=moved * share)
+            if budget:
+                m.set_budget_rate(p, p.budget_year + budget * share)
+        for p in self._keep:
+            if p.open:
+                m.dispatch(p)
 
     def _form_collectives(self, keep: list[Provider]) -> None:
         m, w = self.model, self.model.world
@@ -103,7 +176,7 @@ class ExpertiseRegime(Regime):
         self._pooled_backlog = np.zeros(len(self._pooled_lists) + 1)
         for slot, wl in enumerate(self._pooled_lists):
             wl.mirror, wl.slot = self._pooled_backlog, slot
-            wl.set_capacity(sum(p.capacity for p in wl.servers), m.mean_care_weeks)
+            wl.set_capacity(sum(p.capacity for p in wl.servers))
         # per (domain, form): the pooled list each provider would use (-1: its own list)
         self._pooled_slots = {}
         for key in w.candidates:
@@ -128,12 +201,15 @@ class ExpertiseRegime(Regime):
             if p.open and not p.billed_per_unit:
                 p.accrue(now)
                 p.catalogue_spend_at_year_start = p.catalogue_spend
+                p.budget_at_year_start = p.budget_accrued
                 p.year_start = now
                 p.valve_used = False
                 p.budget_tight = False
 
     def yearly_payment(self) -> float:
-        """Lump sums plus the population-based part."""
+        """The yearly budget: lump sums, the population-based part and the
+        closing providers' shares that pay grandfathered care (safety-valve
+        additions come on top)."""
         return self.budget_total
 
     # -- the care process asks --------------------------------------------------------
@@ -167,17 +243,25 @@ class ExpertiseRegime(Regime):
         return hit[1]
 
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
-        """Intensity and duration follow the need, with the provider's judgement error."""
+        """Intensity and planned duration follow the need, with the provider's
+        judgement error (intensity capped at the unit's physical maximum).
+        Care stops when the need is met, whatever was planned; a plan that
+        falls short is continued (``after_segment``)."""
         s = self.spec.judgement_error_sigma
-        units = ep.need_intensity * math.exp(s * ep.z_judge_i)
+        f = ep.care_form
+        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i), self.model.max_units[f])
         r = min(1.0, units / ep.need_intensity)
-        return units, self.model.remaining_need_days(ep) / r * math.exp(s * ep.z_judge_d)
+        met = self.model.remaining_need_days(ep) / r
+        if ep.continuing:       # the plan is reviewed: care goes on until the need is met
+            return units, met
+        return units, min(met, met * math.exp(s * ep.z_judge_d))
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
-        """Care is adjusted without a new indication; only a youth whose product
-        ended at a provider without a new contract moves to a contracted one."""
-        if not p.open and ep.progress < 1.0 - 1e-9:
-            return FollowUp(0.0, URGENT_HANDOVER, False)
+        """Care is adjusted without a new indication: unmet need (a plan that
+        fell short, or a product that ended at the switch) continues at the
+        same provider without a new wait, contracted or grandfathered."""
+        if ep.progress < 1.0 - 1e-9:
+            return CONTINUE
         return None
 
     def on_need_shift(self, ep: Episode, p: Provider) -> FollowUp:
@@ -196,17 +280,15 @@ class ExpertiseRegime(Regime):
         part of its capacity open, unless the safety valve adds budget."""
         if not self.budget_ceiling or p.billed_per_unit or p.budget_year <= 0:
             return p.capacity
-        now = self.model.now
-        p.accrue(now)
-        elapsed = max(now - p.year_start, 1.0) / DAYS_PER_YEAR
+        p.accrue(self.model.now)
         spent = p.catalogue_spend - p.catalogue_spend_at_year_start
         budget = self.spec.budget
-        tight = spent > p.budget_year * min(elapsed, 1.0) * (1.0 + budget.ceiling_tolerance)
+        tight = spent > (p.budget_accrued - p.budget_at_year_start) * (1.0 + budget.ceiling_tolerance)
         valve = budget.safety_valve
         if tight and valve.enabled and not p.valve_used and \
-                p.own_list.backlog >= valve.queue_weeks_threshold:
-            extra = valve.extra_share * p.budget_year
-            p.budget_year += extra
+                max(wl.backlog for wl in p.lists_served) >= valve.queue_weeks_threshold:
+            extra = valve.extra_share * p.budget_year   # once this contract year, not a higher rate
+            p.budget_accrued += extra
             p.valve_used = True
             self.valve_uses += 1
             self.model.pay_extra(extra)
@@ -222,7 +304,7 @@ class ExpertiseRegime(Regime):
             return head
         if self.model.decision_uniform() >= self.spec.selection_strength:
             return head
-        for e in wl.first(SELECTION_DEPTH):
+        for e in wl.first(self.spec.selection_depth):
             if not e.episode.complex:
                 return e
         return head

@@ -22,22 +22,31 @@ class ProductRegime(Regime):
         self.spec = model.cfg.regimes.product
         self.product_fit = model.switches.product_fit          # M2
         self._products = model.world.products
-        # (domain, form) -> [(log units per week, product index)]
-        self._levels = {k: [(math.log(self._products[i].units_per_week), i) for i in v]
-                        for k, v in model.world.product_index.items()}
+        # (domain, form) -> [(log units per week, log duration, product index)], in the
+        # order of the tie-break: larger volume (units x duration) first, then catalogue order
+        self._levels = {}
+        for k, v in model.world.product_index.items():
+            prods = sorted(v, key=lambda i: (-self._products[i].units_per_week * self._products[i].duration_days, i))
+            self._levels[k] = [(math.log(self._products[i].units_per_week), math.log(self._products[i].duration_days), i)
+                               for i in prods]
 
     def indicate(self, ep: Episode) -> None:
-        """The assessor picks the product whose weekly intensity is nearest
-        (on a log scale) to the need as assessed, with assessment error."""
+        """The assessor picks the product nearest to the need as assessed, in
+        weekly intensity and in duration (Euclidean on log scales), each with
+        assessment error. Ties go to the product with the larger volume (the
+        need is not under-covered), then to catalogue order; products that
+        differ only in duration (a fixed intensity) are told apart by it."""
         levels = self._levels.get((ep.target_domain, ep.care_form))
         if not levels:
             ep.product = -1
             return
-        assessed = math.log(ep.need_intensity) + self.spec.assessment_error_sigma * ep.z_assess
+        sigma = self.spec.assessment_error_sigma
+        a_i = math.log(ep.need_intensity) + sigma * ep.z_assess
+        a_d = math.log(self.model.remaining_need_days(ep)) + sigma * ep.z_assess_d
         best, gap = -1, math.inf
-        for log_units, i in levels:
-            g = abs(log_units - assessed)
-            if g < gap:
+        for log_units, log_days, i in levels:
+            g = (log_units - a_i) ** 2 + (log_days - a_d) ** 2
+            if g < gap:     # strict: the first of equals in tie-break order wins
                 best, gap = i, g
         ep.product = best
 

@@ -19,8 +19,11 @@ Ties follow the standard convention: at a tied time, events (of every cause)
 happen before censorings, so a record censored at ``t_j`` is still at risk at
 ``t_j``. An event at time 0 counts at t = 0.
 
-Numbers in, numbers out: numpy only, one sort (in ``np.unique``) and
-cumulative sums, so 100,000 records take milliseconds.
+Numbers in, numbers out: numpy (and scipy's normal quantile) only, one sort
+(in ``np.unique``) and cumulative sums, so 100,000 records take milliseconds.
+The module sits on the package's bottom floor (beside ``sim.table``), so the
+model's summary metrics (``sim.model.metrics``: ``care_within_*_share``) and
+the analysis and presentation layers all use this one estimator.
 """
 from __future__ import annotations
 
