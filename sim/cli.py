@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write comparison.csv, runs.csv and manifest.json here")
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
-                   help="parallel worker processes (default 1; results do not depend on it)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="parallel worker processes (default: one per core; results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 
@@ -234,6 +234,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     cfg = _load(args)
     _prepare_out(args.out)
     progress = not args.no_progress and sys.stderr.isatty()
+    if args.workers is None:
+        args.workers = min(os.cpu_count() or 1, 2 * args.reps)
     cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress)
     tl = cfg.timeline
     print(

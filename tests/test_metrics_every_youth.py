@@ -80,6 +80,7 @@ def hand_episodes() -> Table:
         cols[k] = cols[k].astype(np.int64)
     n = len(rows)
     cols.update(dose=np.where(cols["record_type"] == "completed", 1.0, NAN), handovers=np.zeros(n, np.int64))
+    cols["last_care_end"] = np.where(cols["record_type"] == "in_care_at_end", T, cols["care_end"])
     return Table(cols)
 
 
@@ -182,7 +183,7 @@ def test_care_within_equals_the_plain_share_without_censoring_or_dropout():
             "record_type": np.array(["completed"] * n, dtype=object), "referral_time": ref,
             "care_start": start, "care_end": start + 30, "exit_time": start + 30, "outcome": np.ones(n),
             "care_days": np.full(n, 30.0), "list_days": wait, "system_days": wait + 30,
-            "dose": np.ones(n), "handovers": np.zeros(n, np.int64)}
+            "dose": np.ones(n), "handovers": np.zeros(n, np.int64), "last_care_end": start + 30}
 
     class Run(HandRun):
         t_end = 10 * Y
@@ -295,3 +296,14 @@ def test_a_short_run_has_the_new_metrics(short_runs, i):
 
     direct = incidence_at(days[sel], event[sel], [4 * W, 14 * W, 52 * W])
     assert shares == pytest.approx(list(direct.values()))
+
+
+def test_a_family_that_left_after_care_is_not_in_care_in_later_years():
+    """Youths in care per year count care up to the latest segment: a family that
+    left during a follow-up wait (a dropout with a care start) is not counted in
+    the years after it left (the old count ran its care to infinity)."""
+    from sim.model.metrics import _youths_by_year
+    t = Table({"youth_id": np.array([1, 2], np.int64), "record_type": np.array(["dropped_out", "completed"], object),
+               "care_start": np.array([10.0, 10.0]), "care_end": np.array([NAN, 50.0]),
+               "last_care_end": np.array([60.0, 50.0])})
+    np.testing.assert_array_equal(_youths_by_year(t, 0.0, 3 * Y), [2, 0, 0])

@@ -168,6 +168,21 @@ def test_caseload_never_above_capacity(seed, regime, mode, selection, level, col
     assert len(res.episodes) > 0
 
 
+@settings(max_examples=4, **FAST)
+@given(seed=SEEDS, regime=st.sampled_from(REGIMES), sigma=st.sampled_from([0.5, 1.5]),
+       factor=st.sampled_from([1.25, 3.0]))
+def test_no_intensity_above_the_units_physical_maximum(seed, regime, sigma, factor):
+    """Judgement and assessment error and deterioration never give a youth more
+    than 7 days, 14 half days or the stated hours a week (checked at every
+    event by ``check_invariants``, on needs and on care in progress)."""
+    cfg = small_config({"regimes.expertise.judgement_error_sigma": sigma,
+                        "regimes.product.assessment_error_sigma": sigma,
+                        "waiting.deterioration_intensity_factor": factor,
+                        "waiting.deterioration_mean_days": 60})
+    res = sim.run(cfg, regime=regime, seed=seed, check_invariants=True)
+    assert col(res.episodes, "deteriorated").sum() > 0
+
+
 def test_invariant_checking_is_transparent():
     """Stepping with invariant checks gives the same run as without."""
     cfg = small_config()

@@ -193,3 +193,17 @@ def test_families_choose_among_candidates_and_avoid_long_backlogs():
     m.backlog[cands] = 1e4                                      # 10,000 weeks everywhere but one
     m.backlog[free] = 0.0
     assert {m.regime.match(ep).servers[0].idx for _ in range(50)} == {free}
+
+
+def test_every_product_of_the_catalogue_is_indicated_in_a_default_run():
+    """On the default configuration (seed 1) every one of the 72 products is
+    indicated at least once: none is shadowed by another with the same
+    intensity (the old tie-break never indicated 12 of them)."""
+    from sim.config import load_config
+    from conftest import ACHTERHOEK
+    m = build_model(load_config(ACHTERHOEK), "product", seed=1)
+    m.run()
+    counts = m.regime.indicated
+    assert len(counts) == len(m.world.products) == 72
+    never = [m.world.products[i].name for i, c in enumerate(counts) if c == 0]
+    assert never == []

@@ -29,6 +29,7 @@ class Episode:
         "uid", "youth_id", "episode", "referral_time", "assessed_time", "allocated_time",
         "care_start", "care_end", "exit_time", "end_state", "started", "first_provider", "provider",
         "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur", "care_days", "list_days",
+        "last_care_end",
         "proficient_hours", "deteriorated", "escalated", "unconsulted", "outcome",
         # current state
         "waiting_list", "ticket", "est_work", "wait_spell", "product", "seg_token", "seg_start", "seg_units",
@@ -64,6 +65,7 @@ class Episode:
         self.cost_eur = 0.0
         self.care_days = 0.0             # days in care, all segments
         self.list_days = 0.0             # days on providers' waiting lists, all waits (first and follow-up)
+        self.last_care_end = float("nan")   # end of the latest care segment
         self.proficient_hours = 0.0      # units of care weighted by the provider's proficiency
         self.deteriorated = False
         self.escalated = False

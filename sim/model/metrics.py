@@ -291,8 +291,12 @@ def _youths_by_year(ep: Table, t0: float, t1: float) -> np.ndarray:
     """Distinct youths with any care in each full year from ``t0`` (one pass:
     each episode is expanded into the years its care overlaps)."""
     k = int(np.floor((t1 - t0) / DAYS_PER_YEAR + 1e-9))
+    # care runs from the first care start to the end of the latest segment (a
+    # wait between segments counts as in care; a family that left after care
+    # counts until its last segment, not until it left); in care at the end: on
     start = ep["care_start"]
-    end = np.where(np.isnan(ep["care_end"]), np.inf, ep["care_end"])
+    last = ep["last_care_end"]
+    end = np.where((ep["record_type"] == "in_care_at_end") | np.isnan(last), np.inf, last)
     sel = ~np.isnan(start) & (start < t0 + k * DAYS_PER_YEAR) & (end >= t0)
     if k == 0 or not sel.any():
         return np.zeros(k)

@@ -481,6 +481,7 @@ class CareModel:
         ep.delivered_hours += ep.seg_units * self.staff_per_unit[f] * weeks
         ep.cost_eur += ep.seg_rate * dur
         ep.care_days += dur
+        ep.last_care_end = now
         ep.progress += min(1.0, ep.seg_units / ep.need_intensity) * dur / ep.need_duration
         proficiency = 1.0 if team else float(self.world.proficiency[p.idx, ep.target_domain])
         ep.proficient_hours += proficiency * ep.seg_units * weeks
@@ -811,6 +812,13 @@ class CareModel:
                       if ep.waiting_list is not None and ep.waiting_list is not self.assessment_list)
         if waiting != self.n_waiting:
             raise InvariantError(f"waiting counter {self.n_waiting} != {waiting} youths on lists")
+        for ep in self.active.values():
+            if ep.in_care and ep.seg_units > self.max_units[ep.care_form] + 1e-9:
+                raise InvariantError(f"youth {ep.youth_id}: {ep.seg_units:.3f} units a week of "
+                                     f"{self.catalogue.care_forms[ep.care_form]}, above the unit's maximum "
+                                     f"{self.max_units[ep.care_form]:g}")
+            if ep.need_intensity > self.max_units[ep.care_form] + 1e-9:
+                raise InvariantError(f"youth {ep.youth_id}: need {ep.need_intensity:.3f} above the unit's maximum")
         in_care = sum(1 for ep in self.active.values() if ep.in_care)
         if in_care != self.n_in_care:
             raise InvariantError(f"in-care counter {self.n_in_care} != {in_care}")

@@ -29,7 +29,7 @@ _EPISODE_COLUMNS = (
     "allocation_time", "care_start", "care_end", "exit_time", "wait_days", "provider",
     "first_provider", "collective", "handovers", "segments", "needed_hours", "delivered_hours",
     "dose", "proficiency", "unconsulted_secondary", "deteriorated", "escalated", "need_shift",
-    "outcome", "cost_eur", "care_days", "list_days", "system_days",
+    "outcome", "cost_eur", "care_days", "list_days", "system_days", "last_care_end",
 )
 
 
@@ -59,7 +59,7 @@ class EpisodeRecorder:
             ep.proficient_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
             ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
             float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
-            ep.care_days, ep.list_days, now - ep.referral_time,
+            ep.care_days, ep.list_days, now - ep.referral_time, ep.last_care_end,
         ))
         self._n += 1
         if len(self._rows) >= self.CHUNK:

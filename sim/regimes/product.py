@@ -24,6 +24,7 @@ class ProductRegime(Regime):
         self._products = model.world.products
         # (domain, form) -> [(log units per week, log duration, product index)], in the
         # order of the tie-break: larger volume (units x duration) first, then catalogue order
+        self.indicated = [0] * len(self._products)     # indications per catalogue product
         self._levels = {}
         for k, v in model.world.product_index.items():
             prods = sorted(v, key=lambda i: (-self._products[i].units_per_week * self._products[i].duration_days, i))
@@ -49,6 +50,7 @@ class ProductRegime(Regime):
             if g < gap:     # strict: the first of equals in tie-break order wins
                 best, gap = i, g
         ep.product = best
+        self.indicated[best] += 1
 
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
         if not self.product_fit or ep.product < 0:
