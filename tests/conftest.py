@@ -34,6 +34,20 @@ SMALL = {
     "access_team.care_hours_per_week": 100,
 }
 
+#: configs/sweeps/smoke.yaml's region: one year of warm-up, one contract year,
+#: 30 providers (a run takes a fraction of a second)
+TINY = {
+    "timeline.start": "2021-01-01",
+    "timeline.contract_start": "2022-01-01",
+    "timeline.end": "2023-01-01",
+    "demand.first_referrals_per_year": 300,
+    "providers.count": 30,
+    "providers.total_staff_hours_per_week": 2500,
+    "regimes.expertise.contracted_providers": 10,
+    "access_team.assessors": 10,
+    "access_team.care_hours_per_week": 60,
+}
+
 REGIMES = ("product", "expertise")
 RECORD_TYPES = {"completed", "dropped_out", "waiting_at_end", "in_care_at_end"}
 

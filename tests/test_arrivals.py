@@ -18,25 +18,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import ACHTERHOEK, col, columns_equal
+from conftest import ACHTERHOEK, TINY, col, columns_equal
 from sim.config import load_config, with_overrides
 from sim.model.cases import (BLOCK_DAYS, FIELDS, Catalogue, arrival_rate, block_arrival_times,
                              block_rate_bound, referrals)
 from sim.model.streams import STREAMS, Streams, block_stream, stream
 from sim.run import build_model
 
-#: configs/sweeps/smoke.yaml's small region (a run takes a fraction of a second)
-SMOKE = {
-    "timeline.start": "2021-01-01",
-    "timeline.contract_start": "2022-01-01",
-    "timeline.end": "2023-01-01",
-    "demand.first_referrals_per_year": 300,
-    "providers.count": 30,
-    "providers.total_staff_hours_per_week": 2500,
-    "access_team.assessors": 10,
-    "access_team.care_hours_per_week": 60,
-    "regimes.expertise.contracted_providers": 10,
-}
 START = dt.date(2021, 1, 1)
 FIRST_END = dt.date(2022, 1, 2)          # the earliest end after the contract start
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
@@ -49,7 +37,7 @@ def cfg_with(**overrides):
     """The smoke config with dotted overrides (``timeline__end`` for ``timeline.end``), cached."""
     global _BASE
     if _BASE is None:
-        _BASE = load_config(ACHTERHOEK, overrides=SMOKE)
+        _BASE = load_config(ACHTERHOEK, overrides=TINY)
     ov = {k.replace("__", "."): v for k, v in overrides.items()}
     key = json.dumps(ov, sort_keys=True, default=str)
     if key not in _CFGS:

@@ -21,6 +21,8 @@ from sim.present import tables
 from sim.table import Table
 from sim.units import DAYS_PER_WEEK, DAYS_PER_YEAR
 
+from conftest import TINY
+
 W = DAYS_PER_WEEK
 Y = DAYS_PER_YEAR
 NEW = ("care_within_4w_share", "care_within_14w_share", "care_within_52w_share", "wait_total_mean_weeks",
@@ -252,12 +254,7 @@ def test_time_to_care_figure(tmp_path):
 
 
 # --------------------------------------------------------------------------- a short real run
-SHORT = {
-    "timeline.start": "2021-01-01", "timeline.contract_start": "2022-01-01", "timeline.end": "2023-01-01",
-    "demand.first_referrals_per_year": 300, "providers.count": 30, "providers.total_staff_hours_per_week": 2500,
-    "access_team.assessors": 10, "access_team.care_hours_per_week": 60,
-    "regimes.expertise.contracted_providers": 15,      # at most providers.count
-}
+SHORT = TINY
 
 
 @pytest.fixture(scope="module")

@@ -184,7 +184,7 @@ def test_admission_limit_under_the_budget_ceiling():
     m = switched({"regimes.expertise.budget.safety_valve.enabled": False})
     p = contracted(m)
     share = m.cfg.regimes.expertise.budget.ceiling_capacity_share
-    p.budget_year, p.budget_accrued = 1000.0, p.budget_at_year_start + 1000.0
+    p.budget_rate, p.budget_accrued = 1000.0 / DAYS_PER_YEAR, p.budget_at_year_start + 1000.0
     assert m.regime.admission_limit(p) == p.capacity and not p.budget_tight
     p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6    # far past the budget accrued so far
     assert m.regime.admission_limit(p) == pytest.approx(p.capacity * share) and p.budget_tight
@@ -192,12 +192,12 @@ def test_admission_limit_under_the_budget_ceiling():
     assert not p.budget_tight and m.regime.admission_limit(p) == p.capacity
     off = switched({"mechanisms.budget_ceiling": False})
     q = contracted(off)
-    q.budget_year, q.catalogue_spend = 1000.0, 1e6
+    q.budget_rate, q.catalogue_spend = 1000.0 / DAYS_PER_YEAR, 1e6
     assert off.regime.admission_limit(q) == q.capacity
 
 
 def _tight(m, p):
-    p.budget_year = 1000.0
+    p.budget_rate = 1000.0 / DAYS_PER_YEAR
     p.catalogue_spend = p.catalogue_spend_at_year_start + 1e6
 
 

@@ -46,7 +46,8 @@ def test_a_new_stream_shifts_no_other(monkeypatch):
 def test_using_one_stream_does_not_move_another():
     a, b = Streams(3), Streams(3)
     a.choices.random(10_000)
-    assert np.array_equal(a.cases.random(5), b.cases.random(5))
+    assert np.array_equal(a.assessment.random(5), b.assessment.random(5))
+    assert np.array_equal(a.block("cases", 0).random(5), b.block("cases", 0).random(5))
 
 
 def test_replication_seed_depends_only_on_root_and_replication():

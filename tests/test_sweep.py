@@ -31,20 +31,11 @@ from sim.experiment.design import coupled_points, design, grid_points, sample_po
 from sim.experiment.spec import Factors, Sample, load_spec, point_id, resolve
 from sim.experiment.sweep import half_widths, next_counts, run_sweep
 
+from conftest import TINY
+
 ROOT = Path(__file__).resolve().parents[1]
 ACHTERHOEK = ROOT / "configs" / "achterhoek.yaml"
 
-TINY = {
-    "timeline.start": "2021-01-01",
-    "timeline.contract_start": "2022-01-01",
-    "timeline.end": "2023-01-01",
-    "demand.first_referrals_per_year": 300,
-    "providers.count": 30,
-    "providers.total_staff_hours_per_week": 2500,
-    "regimes.expertise.contracted_providers": 10,
-    "access_team.assessors": 10,
-    "access_team.care_hours_per_week": 60,
-}
 PROVIDERS = "regimes.expertise.contracted_providers"
 BUDGET = "regimes.expertise.budget.level"
 

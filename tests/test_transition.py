@@ -35,14 +35,18 @@ def assert_staff_conserved(m, mo) -> None:
     np.testing.assert_allclose(staff + left, total0, rtol=1e-9)
     r = m.cfg.regimes.expertise.transition.retained_capacity_share
     reg = m.regime
-    assert reg.staff_moved + reg.staff_lost == pytest.approx(
-        reg.staff_moved / r if r > 0 else reg.staff_lost, rel=1e-9)
-    assert reg.staff_lost == pytest.approx((1 - r) * (reg.staff_moved + reg.staff_lost), rel=1e-9, abs=1e-9)
+    reg.on_month()           # release what the closing caseloads no longer need, as each month does
+    # what the closing providers released, read off their staff; a share r of it moved, the rest left
+    closing = ~m.world.contracted
+    released = m.world.staff_hours[closing].sum() - sum(p.staff for p in m.providers if not p.open)
+    assert reg.staff_moved == pytest.approx(r * released, rel=1e-9, abs=1e-9)
+    assert reg.staff_lost == pytest.approx((1 - r) * released, rel=1e-9, abs=1e-9)
+    assert sum(p.staff for p in m.providers if p.open) == pytest.approx(
+        m.world.staff_hours[~closing].sum() + reg.staff_moved, rel=1e-9)
     # before the switch nothing moves
     before = col(mo, "end_day") <= m.t_contract_start
     assert np.all(left[before] == 0.0) and np.allclose(staff[before], total0, rtol=1e-12)
-    # closing providers keep only what their caseload needs: released each month
-    reg.on_month()
+    # closing providers keep only what their caseload needs
     for p in m.providers:
         if not p.open:
             assert p.staff <= p.used / (1 - p.overhead_share) + 1e-6
@@ -96,15 +100,27 @@ def test_no_youth_is_discharged_with_unmet_need_under_the_expertise_regime():
     assert (done_p & (col(ep_p, "dose") < 1.0 - 1e-6)).sum() > 0
 
 
-def test_grandfathered_youths_stay_with_their_provider():
+def test_grandfathered_youths_stay_with_their_provider(monkeypatch):
+    """Youths in care at a closing provider at the switch finish there, need-based
+    (the old code handed those whose product ended with unmet need over to a
+    contracted provider)."""
+    from sim.regimes.expertise import ExpertiseRegime
+    at_switch = {}
+    activate = ExpertiseRegime.activate
+
+    def spy(self):
+        for p in self.model.providers:
+            if not self.model.world.contracted[p.idx]:
+                for ep in self.model.in_care_at(p):
+                    at_switch[(ep.youth_id, ep.episode)] = p.name
+        activate(self)
+    monkeypatch.setattr(ExpertiseRegime, "activate", spy)
     m, _ = _run({"demand.need_shift_share": 0.0, "regimes.expertise.transition.mode": "grandfather"})
     ep = m.episodes.table(m.catalogue, m.world)
-    closed = {m.world.names[p.idx] for p in m.providers if not p.open}
-    start = col(ep, "care_start")
-    gf = (start < m.t_contract_start) & np.isin(col(ep, "first_provider"), list(closed)) \
-        & (col(ep, "handovers") == 0) & (col(ep, "exit_time") >= m.t_contract_start)
-    # of the youths who started at a closing provider and were still there at the switch,
-    # none was handed over after it
+    key = list(zip(col(ep, "youth_id").tolist(), col(ep, "episode").tolist()))
+    rows = [i for i, k in enumerate(key) if k in at_switch]
+    assert len(rows) == len(at_switch) > 20
     prov = col(ep, "provider")
-    assert gf.sum() > 0
-    assert np.all(prov[gf] == col(ep, "first_provider")[gf])
+    assert all(prov[i] == at_switch[key[i]] for i in rows)
+    # and some of them did need more than their product: they continued there
+    assert (col(ep, "segments")[rows] > 1).any()

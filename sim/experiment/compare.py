@@ -11,7 +11,6 @@ referral in the horizon as a cumulative incidence per week (``time_to_care``).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -188,4 +187,4 @@ def _slopes(x: np.ndarray, g: np.ndarray) -> np.ndarray:
         if ok.sum() >= 2:
             xo = x[ok] - x[ok].mean()
             out[i] = float((xo * (y[ok] - y[ok].mean())).sum() / (xo ** 2).sum())
-    return out if len(out) else np.full(0, math.nan)
+    return out

@@ -35,7 +35,7 @@ class Episode:
         "waiting_list", "ticket", "est_work", "wait_spell", "product", "seg_token", "seg_start", "seg_units",
         "seg_load", "seg_declaration", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
         "listed_at", "target_domain", "initial_domain", "initial_severity",
-        "in_care", "follow_up", "continuing",
+        "in_care", "follow_up",
     )
 
     def __init__(self, uid: int, youth_id: int, episode: int, t: float, row: tuple):
@@ -92,7 +92,6 @@ class Episode:
         self.initial_severity = self.severity
         self.in_care = False
         self.follow_up = False
-        self.continuing = False          # the next segment continues care at the same provider
 
     @property
     def ended(self) -> bool:

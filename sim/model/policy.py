@@ -54,8 +54,6 @@ class CareHost(Protocol):
 
     def close(self, p: Provider) -> None: ...
 
-    def baseline_spending(self) -> float: ...
-
     def baseline_by_provider(self) -> np.ndarray: ...
 
     def set_budget_rate(self, p: Provider, eur_per_year: float) -> None: ...
@@ -144,11 +142,6 @@ class Regime:
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
         """Units per week and duration (days) of the next care segment."""
         raise NotImplementedError
-
-    def dose_days(self, ep: Episode, units: float, days: float) -> float:
-        """The duration of a segment whose intensity the care process had to lower
-        to ``units`` (no room for more): until the need is met at that intensity."""
-        return self.model.remaining_need_days(ep) / min(1.0, units / ep.need_intensity)
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """None when the episode ends, else how care continues."""

@@ -297,7 +297,7 @@ class CareModel:
         need over the mean duration of its care form (what the list's backlog
         in weeks is made of; the youth's own duration is not known yet)."""
         f = ep.care_form
-        return ep.need_intensity * self.staff_per_unit[f] * self.form_mean_weeks[f] * max(1.0 - ep.progress, 0.05)
+        return ep.need_intensity * self.staff_per_unit[f] * self.form_mean_weeks[f] * max(1.0 - ep.progress, 0.0)
 
     def requeue(self, ep: Episode, priority: int, since: float) -> None:
         """Re-route a waiting youth (its provider lost its contract), keeping its place in time."""
@@ -309,14 +309,15 @@ class CareModel:
         providers admit: the next youth may fit now (work-conserving)."""
         wl = ep.waiting_list
         self.unlist(ep)
-        for p in wl.servers:
-            if p.open and p.used < p.capacity:
-                self.dispatch(p)
+        self._admit(wl.servers)
 
     def _dispatch_all(self) -> None:
         """Every open provider with room admits (after time-driven changes:
         a budget that accrued, a contract year)."""
-        for p in self.providers:
+        self._admit(self.providers)
+
+    def _admit(self, providers) -> None:
+        for p in providers:
             if p.open and p.used < p.capacity:
                 self.dispatch(p)
 
@@ -537,16 +538,14 @@ class CareModel:
     def _continue(self, ep: Episode, p: Provider) -> None:
         """A new segment at the provider the youth is with, at once (care
         adjusted without a new indication): it keeps its place in the caseload."""
-        ep.continuing = True
-        units, days = self.regime.dose(ep, p)
-        ep.continuing = False
+        units = self.regime.dose(ep, p)[0]     # the intensity the provider judges right; no planned end:
         spu = self.staff_per_unit[ep.care_form]
         room = p.capacity - p.used          # at least the load the youth just gave up
         units = min(units, self.max_units[ep.care_form], max(room - p.declaration_load, 0.0) / spu)
         if units <= 1e-9:    # no room at all (capacity was cut): it waits first in line instead
             self.place(ep, URGENT_HANDOVER, self.env.now, p.own_list if p.open else None)
             return
-        days = self.regime.dose_days(ep, units, days)
+        days = self.remaining_need_days(ep) / min(1.0, units / ep.need_intensity)   # care goes on until the need is met
         self._start(ep, p, units, days, min(units * spu + p.declaration_load, p.capacity), transaction=False)
 
     def _follow_up(self, ep: Episode, fu: FollowUp) -> None:
@@ -661,17 +660,6 @@ class CareModel:
         self.overhead_rate -= p.staff * p.overhead_share / DAYS_PER_WEEK
         self.used_open -= p.used
 
-    def baseline_spending(self) -> float:
-        """Spending per unit in the year before the contract start (the lump-sum
-        basis), or per year of the warm-up when that is shorter than a year.
-        Fixed once the contract starts."""
-        if self.spend_at_contract_start is not None:
-            return float(self.baseline_by_provider().sum())
-        if self.billed_a_year_before is None:
-            span = max(self.t_contract_start, 1.0)
-            return self.totals["billed"] * DAYS_PER_YEAR / span
-        return self.totals["billed"] - self.billed_a_year_before
-
     def baseline_by_provider(self) -> np.ndarray:
         """Each provider's own volume x price in the year before the contract
         start (per year of the warm-up when that is shorter), EUR."""
@@ -695,7 +683,6 @@ class CareModel:
         if not p.billed_per_unit:
             self.lump_rate += rate - p.budget_rate
         p.budget_rate = rate
-        p.budget_year = eur_per_year
 
     def release_staff(self, p: Provider) -> float:
         """Staff hours a week of ``p`` (a provider without a contract) that its

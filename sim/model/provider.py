@@ -1,7 +1,7 @@
 """Providers and collectives as the model sees them during a run (mutable state)."""
 from __future__ import annotations
 
-from ..units import DAYS_PER_WEEK
+from ..units import DAYS_PER_WEEK, DAYS_PER_YEAR
 from .waiting_list import WaitingList
 
 
@@ -11,7 +11,7 @@ class Provider:
     __slots__ = (
         "idx", "name", "staff", "home", "capacity", "used", "open", "billed_per_unit", "own_list",
         "lists_served", "collective", "in_care", "rate", "catalogue_spend", "hours_delivered", "t_accrued",
-        "overhead_share", "declaration_load", "budget_year", "catalogue_spend_at_year_start", "year_start",
+        "overhead_share", "declaration_load", "catalogue_spend_at_year_start", "year_start",
         "valve_used", "budget_tight", "cut_caseload", "budget_rate", "budget_accrued", "budget_at_year_start",
     )
 
@@ -36,7 +36,6 @@ class Provider:
         self.hours_delivered = 0.0      # care hours delivered (accrued)
         self.t_accrued = 0.0            # time of the last accrual
         self.declaration_load = 0.0     # weekly declaration hours per youth in care
-        self.budget_year = 0.0          # budget a year at the current rate (M5)
         self.budget_rate = 0.0          # EUR per day of budget (lump sum, population part, or a closing provider's share)
         self.budget_accrued = 0.0       # EUR of budget accrued (plus safety-valve additions)
         self.budget_at_year_start = 0.0
@@ -53,6 +52,11 @@ class Provider:
             self.budget_accrued += self.budget_rate * dt
             self.hours_delivered += self.used * dt / DAYS_PER_WEEK
             self.t_accrued = now
+
+    @property
+    def budget_year(self) -> float:
+        """Budget a year at the current rate (EUR, M5)."""
+        return self.budget_rate * DAYS_PER_YEAR
 
     def set_capacity(self, staff_extra: float = 0.0) -> None:
         """Staff hours change by ``staff_extra``; care capacity is staff time not

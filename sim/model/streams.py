@@ -18,18 +18,23 @@ import numpy as np
 
 STREAMS = (
     "world",        # providers, expertise, catalogue, contracted set, collectives
-    "arrivals",     # referral times of youths new to care (yearly blocks: block_stream)
-    "cases",        # latent attributes of first referrals (yearly blocks: block_stream)
     "rereferrals",  # latent attributes of re-referrals
     "assessment",   # assessment and re-indication durations
     "choices",      # family choice of provider
 )
 
+#: streams drawn in yearly blocks (:func:`block_stream`), never as one sequence
+BLOCK_STREAMS = (
+    "arrivals",     # referral times of youths new to care
+    "cases",        # latent attributes of first referrals
+)
 
-def stream(seed: int, name: str) -> np.random.Generator:
-    """The generator of stream ``name`` for replication seed ``seed``."""
+
+def stream(seed: int, name: str, *block: int) -> np.random.Generator:
+    """The generator of stream ``name`` for replication seed ``seed`` (with
+    ``block``: of that block of it, see :func:`block_stream`)."""
     key = zlib.crc32(name.encode())
-    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(key,)))
+    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(key, *block)))
 
 
 def block_stream(seed: int, name: str, k: int) -> np.random.Generator:
@@ -42,8 +47,7 @@ def block_stream(seed: int, name: str, k: int) -> np.random.Generator:
     """
     if k < 0:
         raise ValueError(f"block number: got {k}; expected k >= 0")
-    key = zlib.crc32(name.encode())
-    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(key, int(k))))
+    return stream(seed, name, int(k))
 
 
 class Streams:

@@ -122,7 +122,8 @@ class ExpertiseRegime(Regime):
         """Staff that closing providers' caseloads no longer need leaves them;
         ``retained_capacity_share`` of it joins the contracted providers (by
         staff), with the budget it carried. Staff hours are conserved up to
-        what leaves: moved + lost = released."""
+        what leaves: moved + lost = released. The receivers admit at their next
+        dispatch (right after, at the switch and in the monthly bookkeeping)."""
         if not self._closing or not self._keep:
             return
         m = self.model
@@ -146,9 +147,6 @@ class ExpertiseRegime(Regime):
                         declaration_load=p.declaration_load, extra_staff=moved * share)
             if budget:
                 m.set_budget_rate(p, p.budget_year + budget * share)
-        for p in self._keep:
-            if p.open:
-                m.dispatch(p)
 
     def _form_collectives(self, keep: list[Provider]) -> None:
         m, w = self.model, self.model.world
@@ -252,8 +250,6 @@ class ExpertiseRegime(Regime):
         units = min(ep.need_intensity * math.exp(s * ep.z_judge_i), self.model.max_units[f])
         r = min(1.0, units / ep.need_intensity)
         met = self.model.remaining_need_days(ep) / r
-        if ep.continuing:       # the plan is reviewed: care goes on until the need is met
-            return units, met
         return units, min(met, met * math.exp(s * ep.z_judge_d))
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
