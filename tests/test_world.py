@@ -124,6 +124,6 @@ def test_same_seed_same_world_other_seed_other_world(cfg, world):
 
 def test_the_world_depends_on_the_world_stream_only(cfg, world):
     s = Streams(1)
-    s.cases.random(1000)           # other streams used first change nothing
+    s.rereferrals.random(1000)     # other streams used first change nothing
     s.choices.gumbel(size=50)
     assert np.array_equal(build_world(cfg, s.world).staff_hours, world.staff_hours)
