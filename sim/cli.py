@@ -5,6 +5,7 @@
     caresim check CONFIG [--set ...]
     caresim sweep SPEC --out DIR [--workers N] [--executor serial|process|dask] [--scheduler ADDR|local]
                   [--reps N] [--format csv|parquet|auto] [--force] [--no-progress]
+    caresim preload CONFIG --out FILE [--years N] [--seed S] [--set ...]
     caresim schema
 
 A user error (bad config, bad argument, unreadable file) prints one line,
@@ -51,7 +52,8 @@ def _override(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer above 0 (scripts reuse it)."""
     try:
         n = int(text)
     except ValueError:
@@ -109,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",
                        description="Run both regimes on common random numbers over replications and "
                        "print each metric's mean with its 95%% CI and the paired difference.")
-    p.add_argument("--reps", type=_positive_int, default=10, metavar="N", help="replications (default 10)")
+    p.add_argument("--reps", type=positive_int, default=10, metavar="N", help="replications (default 10)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write comparison.csv, runs.csv and manifest.json here")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
@@ -131,11 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default=None,
                    help="where runs execute (default process; dask when --scheduler is given)")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="worker processes (default: one per core); with --scheduler local, Dask workers")
     p.add_argument("--scheduler", metavar="ADDR", default=None,
                    help="Dask scheduler address (e.g. tcp://host:8786), or 'local' to start a LocalCluster")
-    p.add_argument("--reps", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--reps", type=positive_int, default=None, metavar="N",
                    help="replications per design point, overriding the spec (for a quick look)")
     p.add_argument("--format", choices=("csv", "parquet", "auto"), default=None,
                    help="part file format of a new results folder (default csv; auto: parquet if pyarrow "
@@ -155,9 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("warmup", parents=[config], help="MSER-5 check of the warm-up length",
                        description="Run the status quo over replications and report, per monthly series, "
                        "the MSER-5 truncation point next to the config's warm-up.")
-    p.add_argument("--reps", type=_positive_int, default=5, metavar="N", help="replications (default 5)")
+    p.add_argument("--reps", type=positive_int, default=5, metavar="N", help="replications (default 5)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="parallel processes")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="parallel processes")
     p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("params", help="list every parameter with its unit and source",
@@ -166,6 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", metavar="CONFIG", help="YAML config file")
     p.add_argument("--markdown", action="store_true", help="a Markdown table (as in docs/model.md)")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("preload", parents=[config], help="write a snapshot of the status quo for timeline.preload",
+                       description="Run the status quo from an empty start for N years (no contract start, no "
+                       "growth) and write the youths in the system at the end, one row each, to FILE (CSV) with "
+                       "its provenance in FILE.json. A config with timeline.initial_state: preloaded and "
+                       "timeline.preload: FILE then starts from a resample of them, so its warm-up can be short.")
+    p.add_argument("--out", metavar="FILE", type=Path, required=True, help="the snapshot CSV to write")
+    p.add_argument("--years", type=positive_int, default=30, metavar="N",
+                   help="years the status quo runs before the snapshot (default 30); the snapshot falls on the "
+                   "config's start date N years on, so its season matches day 0")
+    p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    p.set_defaults(func=cmd_preload)
 
     p = sub.add_parser("schema", help="print the config's JSON Schema",
                        description="Print the JSON Schema of the configuration (for editor completion).")
@@ -181,7 +195,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
 def _load(args: argparse.Namespace):
     from .config import load_config
 
-    return load_config(args.config, overrides=_overrides(args))
+    cfg = load_config(args.config, overrides=_overrides(args))
+    if cfg.timeline.initial_state == "preloaded":     # refuse a bad snapshot file before any run
+        from .model.initial import read_snapshot
+
+        read_snapshot(cfg)
+    return cfg
 
 
 def _prepare_out(out: Optional[Path]) -> None:
@@ -389,6 +408,82 @@ def cmd_params(args: argparse.Namespace, argv: Sequence[str]) -> int:
         width = max(len(r["parameter"]) for r in rows)
         for r in rows:
             print(f"{r['parameter']:{width}s}  {r['value']!s:30.30s}  {r['unit']:16s}  {r['source']}")
+    return 0
+
+
+def preload_config(path: str, overrides: dict, years: int):
+    """The config of ``caresim preload``: ``path`` with ``overrides``, starting
+    empty and running the status quo for ``years`` calendar years from its
+    start (the contract start moved to the last day, so no growth applies)."""
+    import datetime as dt
+
+    from .config import apply_overrides, config_to_dict, read_yaml, validate
+
+    data = read_yaml(path)
+    if overrides:
+        data = apply_overrides(data or {}, overrides)
+    data = data or {}
+    if isinstance(data, dict) and isinstance(data.get("timeline"), dict):
+        data["timeline"] = {**data["timeline"], "initial_state": "empty"}
+        data["timeline"].pop("preload", None)
+    base = validate(data)
+    start = base.timeline.start
+    try:
+        end = start.replace(year=start.year + years)
+    except ValueError:      # 29 February
+        end = start.replace(year=start.year + years, day=28)
+    plain = config_to_dict(base)
+    plain["timeline"].update(contract_start=str(end - dt.timedelta(days=1)), end=str(end))
+    return validate(plain)
+
+
+def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    import hashlib
+    import shlex
+    import time
+
+    from .config import config_to_dict
+    from .experiment.provenance import file_sha256, provenance
+    from .files import write_json
+    from .model.initial import sidecar, state_counts, write_snapshot
+    from .run import build_model
+
+    cfg = preload_config(args.config, _overrides(args), args.years)
+    tl = cfg.timeline
+    t = time.perf_counter()
+    m = build_model(cfg, STATUS_QUO, args.seed)
+    m.run(close=False)
+    cols = m.snapshot_state()
+    n = len(cols["state"])
+    if n == 0:
+        raise UsageError(f"no youths in the system after {args.years} years; nothing to preload")
+    try:
+        path = write_snapshot(args.out, cols)
+        counts = state_counts(cols["state"])
+        text = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+        write_json(sidecar(path), {
+            "kind": "caresim preload",
+            "command": shlex.join([PROG, *argv]),
+            "argv": list(argv),
+            "source_config": str(args.config),
+            "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "regime": STATUS_QUO,
+            "seed": int(args.seed),
+            "years": int(args.years),
+            "snapshot_day": float(m.now),
+            "snapshot_date": str(tl.end),
+            "youths": n,
+            "states": counts,
+            "file": path.name,
+            "file_sha256": file_sha256(path),
+            **provenance(cfg),
+        })
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
+    shown = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+    print(f"{cfg.region.name}: status quo from {tl.start} for {args.years} years (seed {args.seed}), "
+          f"{time.perf_counter() - t:.1f} s; {n} youths in the system on {tl.end}: {shown}")
+    _wrote([path, sidecar(path)])
     return 0
 
 

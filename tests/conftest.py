@@ -22,13 +22,17 @@ import sim
 ROOT = Path(__file__).resolve().parents[1]
 ACHTERHOEK = ROOT / "configs" / "achterhoek.yaml"
 
+#: the small worlds start empty: the default's preloaded snapshot is of the full-size region
+EMPTY_START = {"timeline.initial_state": "empty", "timeline.preload": "null"}   # read as YAML
+
 SMALL = {
+    **EMPTY_START,
     "timeline.start": "2021-01-01",
     "timeline.contract_start": "2022-07-01",
     "timeline.end": "2024-07-01",
     "demand.first_referrals_per_year": 600,
     "providers.count": 60,
-    "providers.total_staff_hours_per_week": 5000,
+    "providers.total_staff_hours_per_week": 9000,
     "regimes.expertise.contracted_providers": 20,
     "access_team.assessors": 20,
     "access_team.care_hours_per_week": 100,
@@ -37,19 +41,20 @@ SMALL = {
 #: configs/sweeps/smoke.yaml's region: one year of warm-up, one contract year,
 #: 30 providers (a run takes a fraction of a second)
 TINY = {
+    **EMPTY_START,
     "timeline.start": "2021-01-01",
     "timeline.contract_start": "2022-01-01",
     "timeline.end": "2023-01-01",
     "demand.first_referrals_per_year": 300,
     "providers.count": 30,
-    "providers.total_staff_hours_per_week": 2500,
+    "providers.total_staff_hours_per_week": 4500,
     "regimes.expertise.contracted_providers": 10,
     "access_team.assessors": 10,
     "access_team.care_hours_per_week": 60,
 }
 
 REGIMES = ("product", "expertise")
-RECORD_TYPES = {"completed", "dropped_out", "waiting_at_end", "in_care_at_end"}
+RECORD_TYPES = {"completed", "dropped_out", "waiting_at_end", "in_care_at_end", "other_funder"}
 
 #: unlimited capacity everywhere: providers, the access team's care and its
 #: assessors; assessment takes a fixed instant (1e-4 days)
@@ -59,6 +64,15 @@ INFINITE = {
     "access_team.assessors": 1_000_000,
     "access_team.assessment_days": {"dist": "fixed", "value": 0.0001},
 }
+
+#: every provider-behaviour strength 0: both payments dose, extend and discharge alike
+BEHAVIOUR_OFF = {"behaviour.per_unit.extension": 0.0, "behaviour.per_unit.heavier_indication": 0.0,
+                 "behaviour.lump_sum.under_provision": 0.0, "behaviour.lump_sum.other_funder": 0.0}
+
+#: the mechanisms of M1-M8 on their own: no payment behaviour, the need as judged is the
+#: need, collaboration and the staff transfer mature at once
+NEUTRAL = {**BEHAVIOUR_OFF, "demand.need_beyond_judged": 0.0,
+           "regimes.expertise.collaboration_ramp.months_to_mature": 0}
 
 #: the mechanisms that make the regimes differ (M6 waiting effects is not one)
 REGIME_MECHANISMS = ("admin_burden", "product_fit", "expertise_match", "collaboration",

@@ -21,13 +21,14 @@ CONFIG = str(ROOT / "configs" / "achterhoek.yaml")
 
 # a small, short world: ~2.5 years of which 1 is evaluated
 TINY = [
+    "--set", "timeline.initial_state=empty", "--set", "timeline.preload=null",   # the snapshot is full-size
     "--set", "timeline.start=2021-01-01",
     "--set", "timeline.end=2023-07-01",
     "--set", "demand.first_referrals_per_year=300",
     "--set", "providers.total_staff_hours_per_week=3000",
 ]
 
-RECORD_TYPES = {"completed", "dropped_out", "waiting_at_end", "in_care_at_end"}
+RECORD_TYPES = {"completed", "dropped_out", "waiting_at_end", "in_care_at_end", "other_funder"}
 SUMMARY_KEYS = {
     "wait_mean_weeks", "wait_median_weeks", "wait_p90_weeks", "share_over_norm", "referrals",
     "youths_in_care_year", "goal_attained_rate", "rereferral_12m_rate", "dropout_rate",
@@ -173,7 +174,9 @@ def test_check_summarises_region_and_regimes():
 
 
 def test_check_applies_overrides():
-    proc = caresim("check", CONFIG, "--set", "products.exclude=[parenting/with_stay]",
+    # the default's snapshot holds youths with products of the full catalogue: start empty
+    proc = caresim("check", CONFIG, "--set", "timeline.initial_state=empty", "--set", "timeline.preload=null",
+                   "--set", "products.exclude=[parenting/with_stay]",
                    "--set", "mechanisms.selection=false", "--set", "providers.count=100")
     assert proc.returncode == 0, proc.stderr
     assert "69 products" in proc.stdout

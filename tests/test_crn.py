@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import sim
 
-from conftest import REGIME_MECHANISMS, col, columns_equal, differing_columns, simulate, small_config
+from conftest import BEHAVIOUR_OFF, REGIME_MECHANISMS, col, columns_equal, differing_columns, simulate, small_config
 
 FIRST_REFERRAL = ("youth_id", "referral_time", "municipality", "source", "domain", "secondary",
                   "severity", "urgent")
@@ -81,6 +81,7 @@ EQUAL = {
     **{f"mechanisms.{m}": False for m in REGIME_MECHANISMS},
     "regimes.expertise.judgement_error_sigma": 0.0,
     "demand.need_shift_share": 0.0,
+    **BEHAVIOUR_OFF,
 }
 
 #: Summary keys defined by how care is paid, which is what distinguishes the

@@ -13,7 +13,7 @@ import pytest
 from sim.model.streams import Streams
 from sim.model.world import build_world
 
-from conftest import INFINITE, REGIMES, col, simulate, small_config
+from conftest import NEUTRAL, INFINITE, REGIMES, col, simulate, small_config
 
 SEEDS = (1, 2, 3, 4)
 
@@ -113,7 +113,7 @@ def test_m2_off_product_dose_follows_need():
     re-indicate and every completed episode got its full dose. (Need shifts to
     a secondary domain are switched off here: in the product regime another
     domain needs another product and so a new indication, whatever M2 says.)"""
-    _, off = on_off("product_fit", {"demand.need_shift_share": 0.0})
+    _, off = on_off("product_fit", {**NEUTRAL, "demand.need_shift_share": 0.0})
     s = simulate(off, "product", 1).summary
     assert s["reindications_per_year"] == 0.0
     assert s["dose_mean"] == pytest.approx(1.0, abs=1e-9)
@@ -231,7 +231,10 @@ def test_m7_transition_to_contracted_providers(mode):
         # every youth in care at a provider that lost its contract was moved at the switch
         rt = col(ep, "record_type")
         in_care_after = (rt == "in_care_at_end") | ((rt == "completed") & after_switch(res, "exit_time"))
-        assert set(col(ep, "provider")[in_care_after].tolist()) - ok - team == set()
+        # care after the switch (a transferred youth whose need a lump-sum provider under pressure already
+        # judges met completes without a new segment: its last care was at the switch)
+        cared_after = in_care_after & ~(col(ep, "last_care_end") <= res.contract_start_day)
+        assert set(col(ep, "provider")[cared_after].tolist()) - ok - team == set()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -252,7 +255,7 @@ def test_m7_few_contracts_leave_nobody_without_a_provider(seed):
     ep = res.episodes
     ref, start, rt = col(ep, "referral_time"), col(ep, "care_start"), col(ep, "record_type")
     new = (ref > res.contract_start_day) & (ref < res.end_day - 1.0)
-    stuck = new & np.isnan(start)
+    stuck = new & np.isnan(start) & (rt != "other_funder")     # moved to the Wlz: not waiting
     assert stuck.sum() == 0, (
         f"{stuck.sum()} youths referred after the switch never started care despite unlimited "
         f"capacity ({int((rt[stuck] == 'dropped_out').sum())} dropped out); their needs: "

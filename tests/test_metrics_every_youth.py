@@ -81,7 +81,8 @@ def hand_episodes() -> Table:
     for k in ("youth_id", "episode"):
         cols[k] = cols[k].astype(np.int64)
     n = len(rows)
-    cols.update(dose=np.where(cols["record_type"] == "completed", 1.0, NAN), handovers=np.zeros(n, np.int64))
+    cols.update(dose=np.where(cols["record_type"] == "completed", 1.0, NAN), handovers=np.zeros(n, np.int64),
+                shifted_cost_eur=np.zeros(n))
     cols["last_care_end"] = np.where(cols["record_type"] == "in_care_at_end", T, cols["care_end"])
     return Table(cols)
 
@@ -185,7 +186,8 @@ def test_care_within_equals_the_plain_share_without_censoring_or_dropout():
             "record_type": np.array(["completed"] * n, dtype=object), "referral_time": ref,
             "care_start": start, "care_end": start + 30, "exit_time": start + 30, "outcome": np.ones(n),
             "care_days": np.full(n, 30.0), "list_days": wait, "system_days": wait + 30,
-            "dose": np.ones(n), "handovers": np.zeros(n, np.int64), "last_care_end": start + 30}
+            "dose": np.ones(n), "handovers": np.zeros(n, np.int64), "last_care_end": start + 30,
+            "shifted_cost_eur": np.zeros(n)}
 
     class Run(HandRun):
         t_end = 10 * Y

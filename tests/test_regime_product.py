@@ -15,11 +15,12 @@ from sim.model.waiting_list import REGULAR
 from sim.regimes import ProductRegime
 from sim.run import build_model
 
-from conftest import col, simulate, small_config
+from conftest import NEUTRAL, col, simulate, small_config
 
 
 def model(overrides=None, regime="product"):
-    return build_model(small_config(overrides), regime, seed=1)
+    """The small world's model without payment behaviour (this file checks the product rules)."""
+    return build_model(small_config({**NEUTRAL, **(overrides or {})}), regime, seed=1)
 
 
 def episode(m, **attrs) -> Episode:

@@ -223,6 +223,8 @@ def test_cli_refuses_a_bad_spec_with_status_2(tmp_path, capsys, text, message):
 def test_spec_base_is_relative_to_the_spec_file(tmp_path, monkeypatch):
     (tmp_path / "sweeps").mkdir()
     (tmp_path / "region.yaml").write_text(ACHTERHOEK.read_text())
+    snapshot = ACHTERHOEK.parent / "achterhoek-preload.csv"      # the config's preload, relative to it
+    (tmp_path / snapshot.name).write_bytes(snapshot.read_bytes())
     (tmp_path / "sweeps" / "s.yaml").write_text(yaml.safe_dump({"base": "../region.yaml", "replications": 2}))
     monkeypatch.chdir(ROOT)
     spec = load_spec(tmp_path / "sweeps" / "s.yaml")

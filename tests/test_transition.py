@@ -20,26 +20,29 @@ from hypothesis import strategies as st
 
 from sim.run import build_model
 
-from conftest import col, small_config
+from conftest import NEUTRAL, col, small_config
 
 
 def _run(overrides=None, seed=1):
-    m = build_model(small_config(overrides), "expertise", seed=seed)
+    m = build_model(small_config({**NEUTRAL, **(overrides or {})}), "expertise", seed=seed)
     m.run()
     return m, m.monthly.table(m.cfg, m.t_contract_start)
 
 
 def assert_staff_conserved(m, mo) -> None:
     staff, left = col(mo, "staff_hours_per_week"), col(mo, "staff_left_hours_per_week")
+    transit = col(mo, "staff_in_transit_hours_per_week")
     total0 = float(m.world.staff_hours.sum())
-    np.testing.assert_allclose(staff + left, total0, rtol=1e-9)
+    np.testing.assert_allclose(staff + left + transit, total0, rtol=1e-9)
     r = m.cfg.regimes.expertise.transition.retained_capacity_share
     reg = m.regime
     reg.on_month()           # release what the closing caseloads no longer need, as each month does
     # what the closing providers released, read off their staff; a share r of it moved, the rest left
     closing = ~m.world.contracted
     released = m.world.staff_hours[closing].sum() - sum(p.staff for p in m.providers if not p.open)
-    assert reg.staff_moved == pytest.approx(r * released, rel=1e-9, abs=1e-9)
+    # moved so far, or still in transit while the transfer matures (collaboration_ramp)
+    assert reg.staff_moved + reg.staff_in_transit == pytest.approx(r * released, rel=1e-9, abs=1e-9)
+    assert reg.staff_moved == pytest.approx(r * released * reg.maturity(), rel=1e-9, abs=1e-9)
     assert reg.staff_lost == pytest.approx((1 - r) * released, rel=1e-9, abs=1e-9)
     assert sum(p.staff for p in m.providers if p.open) == pytest.approx(
         m.world.staff_hours[~closing].sum() + reg.staff_moved, rel=1e-9)
@@ -50,7 +53,8 @@ def assert_staff_conserved(m, mo) -> None:
     for p in m.providers:
         if not p.open:
             assert p.staff <= p.used / (1 - p.overhead_share) + 1e-6
-    np.testing.assert_allclose(sum(p.staff for p in m.providers) + reg.staff_lost, total0, rtol=1e-9)
+    np.testing.assert_allclose(sum(p.staff for p in m.providers) + reg.staff_lost + reg.staff_in_transit, total0,
+                               rtol=1e-9)
 
 
 def test_staff_is_conserved_at_and_after_the_switch():
@@ -61,20 +65,22 @@ def test_staff_is_conserved_at_and_after_the_switch():
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), retained=st.sampled_from([0.0, 0.5, 1.0]),
-       mode=st.sampled_from(["grandfather", "transfer"]))
-def test_staff_is_conserved_whatever_the_share_and_mode(seed, retained, mode):
+       mode=st.sampled_from(["grandfather", "transfer"]), ramp=st.sampled_from([0, 24]))
+def test_staff_is_conserved_whatever_the_share_and_mode(seed, retained, mode, ramp):
     m, mo = _run({"regimes.expertise.transition.retained_capacity_share": retained,
-                  "regimes.expertise.transition.mode": mode}, seed)
+                  "regimes.expertise.transition.mode": mode,
+                  "regimes.expertise.collaboration_ramp.months_to_mature": ramp}, seed)
     assert_staff_conserved(m, mo)
-    if retained == 1.0:       # nothing lost: the region keeps all its staff
+    if retained == 1.0:       # nothing lost: the region keeps all its staff (some of it still in transit)
         assert m.regime.staff_lost == 0.0
-        np.testing.assert_allclose(col(mo, "staff_hours_per_week"), m.world.staff_hours.sum(), rtol=1e-9)
+        np.testing.assert_allclose(col(mo, "staff_hours_per_week") + col(mo, "staff_in_transit_hours_per_week"),
+                                   m.world.staff_hours.sum(), rtol=1e-9)
 
 
 def test_capacity_does_not_jump_at_the_switch():
     """Care capacity right after the switch is the staff before it, minus what
     left, times the new overhead: no staff is counted twice."""
-    m = build_model(small_config(), "expertise", seed=1)
+    m = build_model(small_config(NEUTRAL), "expertise", seed=1)
     m.run()
     mo = m.monthly.table(m.cfg, m.t_contract_start)
     staff = col(mo, "staff_hours_per_week")
@@ -91,13 +97,14 @@ def test_no_youth_is_discharged_with_unmet_need_under_the_expertise_regime():
     ep = m.episodes.table(m.catalogue, m.world)
     done = col(ep, "record_type") == "completed"
     after = col(ep, "exit_time") >= m.t_contract_start
-    short = done & after & (col(ep, "dose") < 1.0 - 1e-6)
+    # care stops with less than a day of need left: at most 1/14 of the shortest need (14 days)
+    short = done & after & (col(ep, "dose") < 1.0 - 1 / 14 - 1e-9)
     assert short.sum() == 0
-    p = build_model(small_config({"demand.need_shift_share": 0.0}), "product", seed=1)
+    p = build_model(small_config({**NEUTRAL, "demand.need_shift_share": 0.0}), "product", seed=1)
     p.run()
     ep_p = p.episodes.table(p.catalogue, p.world)
     done_p = (col(ep_p, "record_type") == "completed") & (col(ep_p, "exit_time") >= p.t_contract_start)
-    assert (done_p & (col(ep_p, "dose") < 1.0 - 1e-6)).sum() > 0
+    assert (done_p & (col(ep_p, "dose") < 1.0 - 1 / 14 - 1e-9)).sum() > 0
 
 
 def test_grandfathered_youths_stay_with_their_provider(monkeypatch):

@@ -529,3 +529,36 @@ def _result(rows: list[dict], like, columns: list[str]):
 
 def _is_frame(x) -> bool:
     return type(x).__name__ == "DataFrame" and hasattr(x, "iloc")
+
+
+# --------------------------------------------------------------------------- trend (OLS slope)
+def trend_slope(years, values, level: float = 0.95) -> tuple[float, float, float]:
+    """OLS slope of ``values`` on ``years`` with its t confidence interval:
+    ``(slope, low, high)``.
+
+    ``b = Sxy / Sxx`` with ``Sxx = sum (x - xbar)^2``, ``Sxy = sum (x - xbar)(y - ybar)``;
+    ``se(b) = sqrt(SSE / (n - 2) / Sxx)``; the interval is
+    ``b +- t_{n-2,(1+level)/2} * se(b)``. Pairs with a NaN are dropped. The
+    interval assumes independent residuals (successive yearly means of a slowly
+    mixing system are correlated, so it is then too narrow). Fewer than 2
+    distinct years: all NaN; exactly 2 points: the slope and a NaN interval.
+    """
+    x, y = _vector(years), _vector(values)
+    if x.shape != y.shape:
+        raise ValueError(f"years and values differ in length ({len(x)} and {len(y)})")
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    n = len(x)
+    if n < 2:
+        return math.nan, math.nan, math.nan
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    if sxx == 0.0:
+        return math.nan, math.nan, math.nan
+    b = float(xc @ (y - y.mean())) / sxx
+    if n < 3:
+        return b, math.nan, math.nan
+    resid = y - y.mean() - b * xc
+    se = math.sqrt(float(resid @ resid) / (n - 2) / sxx)
+    h = float(_t_quantile(n - 2, 0.5 + level / 2.0)) * se
+    return b, b - h, b + h

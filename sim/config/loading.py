@@ -25,7 +25,8 @@ def _parse_scalar(text: str) -> Any:
 def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
     """Return a copy of ``data`` with dotted-path overrides applied. Paths must
     exist (a typo would otherwise be silently ignored), except the last key
-    of a mapping whose keys are names (e.g. a new municipality)."""
+    of a mapping whose keys are names (e.g. a new municipality) or an optional
+    key of the schema the file leaves out (e.g. ``timeline.preload``)."""
     data = json.loads(json.dumps(data, default=str))
     for path, value in overrides.items():
         if isinstance(value, str):
@@ -40,7 +41,8 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
                     raise ConfigError(f"{here}: no list item {key!r} (the list has {len(node)} items)")
                 key = int(key)
             elif isinstance(node, dict):
-                if key not in node and not (last and _open_mapping(keys[:depth])):
+                if key not in node and not (last and (_open_mapping(keys[:depth])
+                                                      or key in _fields_at(keys[:depth]))):
                     hint = did_you_mean(key, list(node), show=lambda k: ".".join(keys[:depth] + [k]))
                     raise ConfigError(f"{here}: unknown key {key!r}{hint}")
             else:
@@ -145,11 +147,36 @@ def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError]
 
 
 def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
-    """Load a YAML config, apply ``--set`` style dotted overrides, validate."""
+    """Load a YAML config, apply ``--set`` style dotted overrides, validate.
+    A relative ``timeline.preload`` is read from the config file's folder
+    (the resolved config holds the absolute path); the file must be readable
+    (its contents are checked by ``sim.model.initial.read_snapshot``)."""
     data = read_yaml(path)
     if overrides:
         data = apply_overrides(data or {}, overrides)
-    return validate(data or {})
+    _resolve_preload(data, Path(path).resolve().parent)
+    cfg = validate(data or {})
+    if cfg.timeline.initial_state == "preloaded":
+        check_readable(Path(cfg.timeline.preload), "timeline.preload")
+    return cfg
+
+
+def _resolve_preload(data: Any, folder: Path) -> None:
+    """Make ``timeline.preload`` absolute, relative to ``folder`` (in place)."""
+    tl = data.get("timeline") if isinstance(data, dict) else None
+    preload = tl.get("preload") if isinstance(tl, dict) else None
+    if isinstance(preload, (str, Path)) and str(preload):
+        p = Path(preload).expanduser()
+        tl["preload"] = str(p if p.is_absolute() else (folder / p).resolve())
+
+
+def check_readable(path: Path, key: str) -> None:
+    """``path`` is a readable file, else a one-line ConfigError naming ``key``."""
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path} ({exc.strerror or exc})") from None
 
 
 def config_to_dict(cfg: Config) -> dict:

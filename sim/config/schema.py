@@ -46,7 +46,12 @@ class Timeline(_Model):
     start: dt.date = Field(description="simulation day 0; the warm-up starts here")
     contract_start: dt.date = Field(description="the regime under study takes over")
     end: dt.date = Field(description="end of the evaluation horizon")
-    initial_state: Literal["empty"] = Field("empty", description="state at day 0")
+    initial_state: Literal["empty", "preloaded"] = Field(
+        "empty", description="state at day 0: empty, or preloaded with youths in care and waiting resampled "
+        "from the snapshot file `preload` (written by `caresim preload`), so the warm-up can be short")
+    preload: Optional[str] = Field(
+        None, description="snapshot CSV of the youths in the system (required when initial_state is preloaded); "
+        "a relative path is read from the config file's folder")
 
     @model_validator(mode="after")
     def _order(self):
@@ -55,6 +60,12 @@ class Timeline(_Model):
                 f"contract_start: got {self.contract_start}; expected a date strictly between start "
                 f"{self.start} and end {self.end}"
             )
+        if self.initial_state == "preloaded" and not self.preload:
+            raise ValueError("preload: missing; expected the snapshot file (caresim preload) when "
+                             "initial_state is preloaded")
+        if self.initial_state == "empty" and self.preload is not None:
+            raise ValueError(f"preload: got {self.preload!r} with initial_state empty; expected no preload "
+                             "file (or initial_state: preloaded)")
         return self
 
     @property
@@ -146,6 +157,10 @@ class Demand(_Model):
     )
     need_shift_at: tuple[float, float] = Field(
         (0.25, 0.75), description="the shift happens at a uniform share of the first segment between these two")
+    need_beyond_judged: float = Field(
+        0.0, ge=0, le=2, description="the care a youth needs to reach its goal beyond the need as judged (what "
+        "an indication or a provider's plan covers), as a share of it: care stops when the judged need is met, "
+        "so the delivered dose is 1 / (1 + this) unless providers extend care")
 
     @model_validator(mode="after")
     def _mixes(self):
@@ -283,6 +298,16 @@ class Transition(_Model):
         "is billed on top")
 
 
+class CollaborationRamp(_Model):
+    """``regimes.expertise.collaboration_ramp``: collectives and the transfer of staff mature with
+    the preparation between award and contract start and over the first contract years."""
+
+    award: Optional[dt.date] = Field(None, description="award of the contracts; preparation runs from here to "
+                                     "the contract start (none: no preparation)")
+    months_to_mature: float = Field(0.0, ge=0, description="time constant (months) of the maturity "
+                                    "1 - exp(-(preparation + months since the start) / this); 0: mature at once")
+
+
 class ExpertiseRegimeConfig(_Model):
     """``regimes.expertise``: the terms of the expertise-based regime (``sim.regimes.ExpertiseRegime``)."""
 
@@ -297,6 +322,41 @@ class ExpertiseRegimeConfig(_Model):
     selection_depth: int = Field(8, ge=1, description="youths from the head of a list a budget-tight provider "
                                  "looks at when it passes over complex ones (M8)")
     transition: Transition
+    collaboration_ramp: CollaborationRamp = CollaborationRamp()
+
+
+class PerUnitBehaviour(_Model):
+    """What a provider paid per unit does because of it (over-provision)."""
+
+    extension: float = Field(0.0, ge=0, le=1, description="care a provider paid per unit gives beyond the need "
+                             "as judged, as a share of it: it keeps youths in care longer and applies for a new "
+                             "indication when the need is nearly met")
+    heavier_indication: float = Field(0.0, ge=0, le=1, description="a per-unit-paid provider's care is this "
+                                      "share heavier than the need as judged (the indicated intensity, or its own "
+                                      "dose)")
+
+
+class LumpSumBehaviour(_Model):
+    """What a provider paid a lump sum does because of it (under-provision)."""
+
+    under_provision: float = Field(0.0, ge=0, lt=1, description="under full pressure (budget-tight, or its list "
+                                   "at pressure_backlog_weeks) a lump-sum provider gives this share less care: "
+                                   "lighter and shorter, discharging earlier")
+    pressure_backlog_weeks: float = Field(26.0, gt=0, description="backlog (weeks) of a lump-sum provider's list "
+                                          "at which the pressure to under-provide is full")
+    other_funder: float = Field(0.0, ge=0, le=1, description="chance that a lump-sum provider moves an eligible "
+                                "youth it would admit to another funder (long-term care under the Wlz) instead")
+    other_funder_min_need_days: float = Field(730.0, gt=0, description="a youth is eligible for the other funder "
+                                              "when severe with a need of at least this many days")
+
+
+class Behaviour(_Model):
+    """``behaviour``: provider behaviour under each payment, wherever that payment applies (a
+    grandfathered provider billed per unit behaves as one). Every strength at 0: both regimes
+    dose, extend and discharge by the same rule."""
+
+    per_unit: PerUnitBehaviour = PerUnitBehaviour()
+    lump_sum: LumpSumBehaviour = LumpSumBehaviour()
 
 
 class Regimes(_Model):
@@ -359,6 +419,7 @@ class Config(_Model):
     outcome: Outcome
     rereferral: Rereferral
     costs: Costs
+    behaviour: Behaviour = Behaviour()
     mechanisms: dict[str, bool] = Field(default_factory=lambda: {m: True for m in MECHANISMS})
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ and dirty flag, library versions, platform, time, resolved config): one block,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import platform
 import shlex
@@ -82,7 +83,31 @@ def provenance(cfg: Optional[Config] = None, created: Optional[str] = None) -> d
     }
     if cfg is not None:
         block["config"] = config_to_dict(cfg)
+        preload = preload_file(cfg)
+        if preload is not None:
+            block["preload"] = preload
     return block
+
+
+def file_sha256(path: str | Path) -> Optional[str]:
+    """The SHA-256 of a file's bytes (hex), or None when it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def preload_file(cfg: Config) -> Optional[dict[str, Any]]:
+    """The preloaded initial state a run of ``cfg`` starts from: the snapshot
+    file's path and SHA-256 (None when the run starts empty)."""
+    tl = cfg.timeline
+    if tl.initial_state != "preloaded" or not tl.preload:
+        return None
+    return {"path": str(tl.preload), "sha256": file_sha256(tl.preload)}
 
 
 def manifest(

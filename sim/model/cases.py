@@ -20,7 +20,7 @@ FIELDS = (
     "municipality", "source", "domain", "secondary", "severity", "urgent", "care_form",
     "need_intensity", "need_duration", "z_assess", "z_judge_i", "z_judge_d", "u_outcome",
     "e_deteriorate", "e_patience", "u_rereferral", "u_rereferral_delay", "u_escalate",
-    "u_shift", "u_shift_at", "z_assess_d",
+    "u_shift", "u_shift_at", "z_assess_d", "u_funder", "u_collab",
 )
 
 
@@ -108,6 +108,8 @@ def draw_cases(cfg: Config, cat: Catalogue, rng: np.random.Generator, n: int) ->
     out["u_shift"] = rng.random(n)
     out["u_shift_at"] = rng.uniform(*d.need_shift_at, n)
     out["z_assess_d"] = rng.standard_normal(n)
+    out["u_funder"] = rng.random(n)      # decides a move to another funder (lump-sum behaviour)
+    out["u_collab"] = rng.random(n)      # decides whether a maturing collective pools / hands over
     return out
 
 

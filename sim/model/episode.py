@@ -16,6 +16,7 @@ class EndState(Enum):
     PENDING_DROPOUT = "pending_dropout"   # left during assessment or indication; leaves when that ends
     COMPLETED = "completed"
     DROPPED_OUT = "dropped_out"
+    OTHER_FUNDER = "other_funder"         # moved to another funder (long-term care under the Wlz)
 
 
 OPEN = EndState.OPEN
@@ -28,12 +29,13 @@ class Episode:
     __slots__ = FIELDS + (
         "uid", "youth_id", "episode", "referral_time", "assessed_time", "allocated_time",
         "care_start", "care_end", "exit_time", "end_state", "started", "first_provider", "provider",
-        "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur", "care_days", "list_days",
+        "collective", "handovers", "segments", "progress", "delivered_hours", "cost_eur", "shifted_cost_eur",
+        "care_days", "list_days",
         "last_care_end",
         "proficient_hours", "deteriorated", "escalated", "unconsulted", "outcome",
         # current state
         "waiting_list", "ticket", "est_work", "wait_spell", "product", "seg_token", "seg_start", "seg_units",
-        "seg_load", "seg_declaration", "seg_rate", "seg_duration", "seg_shift", "shifted", "wait_since",
+        "seg_load", "seg_declaration", "seg_rate", "seg_duration", "seg_shift", "seg_target", "shifted", "wait_since",
         "listed_at", "target_domain", "initial_domain", "initial_severity",
         "in_care", "follow_up",
     )
@@ -43,7 +45,8 @@ class Episode:
         (self.municipality, self.source, self.domain, self.secondary, self.severity, self.urgent,
          self.care_form, self.need_intensity, self.need_duration, self.z_assess, self.z_judge_i,
          self.z_judge_d, self.u_outcome, self.e_deteriorate, self.e_patience, self.u_rereferral,
-         self.u_rereferral_delay, self.u_escalate, self.u_shift, self.u_shift_at, self.z_assess_d) = row
+         self.u_rereferral_delay, self.u_escalate, self.u_shift, self.u_shift_at, self.z_assess_d,
+         self.u_funder, self.u_collab) = row
         self.uid = uid
         self.youth_id = youth_id
         self.episode = episode
@@ -63,6 +66,7 @@ class Episode:
         self.progress = 0.0              # share of the need met so far
         self.delivered_hours = 0.0       # staff hours of care delivered
         self.cost_eur = 0.0
+        self.shifted_cost_eur = 0.0      # moved to another funder: its care as judged at catalogue prices
         self.care_days = 0.0             # days in care, all segments
         self.list_days = 0.0             # days on providers' waiting lists, all waits (first and follow-up)
         self.last_care_end = float("nan")   # end of the latest care segment
@@ -84,6 +88,7 @@ class Episode:
         self.seg_rate = 0.0
         self.seg_duration = 0.0
         self.seg_shift = False           # the segment ends in a need shift (M4)
+        self.seg_target = 1.0            # progress at which the provider planned to stop (behaviour.target)
         self.shifted = False
         self.wait_since = t
         self.listed_at = t

@@ -15,8 +15,9 @@ NORM_WEEKS = 14.0   # treeknorm: 4 weeks to intake + 10 weeks to treatment
 #: the horizons of the time-to-care shares ``care_within_<t>w_share``, in weeks
 CARE_WITHIN_WEEKS = (4, 14, 52)
 #: event codes of the time to care: censored (still waiting at the end of the run),
-#: care started, dropped out before any care (the competing event)
-CENSORED, CARE, DROPOUT = 0, 1, 2
+#: care started, dropped out before any care, moved to another funder before any
+#: care (the two competing events)
+CENSORED, CARE, DROPOUT, OTHER_FUNDER = 0, 1, 2, 3
 
 @dataclass(frozen=True)
 class Metric:
@@ -72,10 +73,16 @@ METRICS: dict[str, Metric] = {
                                   "Re-referral within 12 months", "share"),
     "dropout_rate": Metric("share of referrals whose family left the waiting list", "Left the waiting list",
                            "share of referrals"),
+    "other_funder_rate": Metric("share of referrals moved to another funder (long-term care under the Wlz) "
+                                "before youth care started", "Moved to another funder", "share of referrals"),
     "dose_mean": Metric("mean delivered share of the needed care, completed episodes", "Delivered dose",
                         "share of needed care"),
     "care_cost_eur_per_year": Metric("paid for care: per unit, lump sums, population part, safety valve, team",
                                      "Care cost", "EUR per year", True),
+    "other_funder_cost_eur_per_year": Metric(
+        "care of the youths moved to another funder in the window, as judged and at catalogue prices: cost "
+        "shifted out of youth care (not in care_cost_eur_per_year)", "Cost shifted to another funder",
+        "EUR per year"),
     "admin_cost_eur_per_year": Metric("providers' and municipalities' administrative hours at cost",
                                       "Administration cost", "EUR per year", True),
     "admin_share": Metric("share of contracted providers' staff time spent on administration",
@@ -175,12 +182,17 @@ class EpisodeIndex:
         o = np.argsort(ref, kind="stable")
         self.ref = ref[o]
         self.dropped = (rt[o] == "dropped_out")
+        self.other_funder = (rt[o] == "other_funder")
         ttc_days, ttc_event = time_to_care(ep)
         self.ttc_days, self.ttc_event = ttc_days[o], ttc_event[o]
         self.off_care_weeks = (ep["system_days"][o] - ep["care_days"][o]) / DAYS_PER_WEEK
         done = rt == "completed"
         o = np.flatnonzero(done)[np.argsort(exit_[done], kind="stable")]
         self.exit = exit_[o]
+        moved = rt == "other_funder"
+        o_moved = np.flatnonzero(moved)[np.argsort(exit_[moved], kind="stable")]
+        self.moved_exit = exit_[o_moved]
+        self.moved_cost = ep["shifted_cost_eur"][o_moved]
         self.outcome = ep["outcome"][o]
         self.dose = ep["dose"][o]
         self.handovers = ep["handovers"][o].astype(float)
@@ -232,12 +244,14 @@ def window(m: FinishedRun, idx: EpisodeIndex, t0: float, t1: float, mark0: dict,
     observable = idx.between(idx.exit, t0, min(t1, m.t_end - DAYS_PER_YEAR + 1e-9))
     out["rereferral_12m_rate"] = _mean(idx.gap_next[observable] <= DAYS_PER_YEAR)
     out["dropout_rate"] = _mean(idx.dropped[referred])
+    out["other_funder_rate"] = _mean(idx.other_funder[referred])
     out["dose_mean"] = _mean(idx.dose[done])
 
     care = d["billed"] + d["lump"] + d["team"]
     prov_admin_h = d["overhead_h"] + d["decl_h"] + d["tx_h"]
     admin = prov_admin_h * costs.provider_admin_hour_eur + d["mun_h"] * costs.municipal_admin_hour_eur
     out["care_cost_eur_per_year"] = care / years
+    out["other_funder_cost_eur_per_year"] = float(idx.moved_cost[idx.between(idx.moved_exit, t0, t1)].sum()) / years
     out["admin_cost_eur_per_year"] = admin / years
     out["admin_share"] = prov_admin_h / d["staff_h"] if d["staff_h"] > 0 else 0.0
     out["cost_per_goal_eur"] = care / goals if goals > 0 else np.nan
@@ -255,31 +269,39 @@ def time_to_care(ep: Table) -> tuple[np.ndarray, np.ndarray]:
     a competing risk. Care started: ``CARE`` at ``care_start - referral_time``;
     else dropped out: ``DROPOUT`` at ``exit_time - referral_time``; else
     (still waiting at the end of the run, or any other end without care)
-    ``CENSORED`` at ``system_days`` (to the exit, or to the end of the run)."""
+    ``CENSORED`` at ``system_days`` (to the exit, or to the end of the run).
+    Moved to another funder before any care: ``OTHER_FUNDER`` at its exit."""
     ref, start = ep["referral_time"], ep["care_start"]
     started = ~np.isnan(start)
-    dropped = ~started & (ep["record_type"] == "dropped_out")
-    days = np.where(started, start - ref, np.where(dropped, ep["exit_time"] - ref, ep["system_days"]))
-    event = np.where(started, CARE, np.where(dropped, DROPOUT, CENSORED)).astype(np.int64)
+    rt = ep["record_type"]
+    dropped = ~started & (rt == "dropped_out")
+    moved = ~started & (rt == "other_funder")
+    days = np.where(started, start - ref, np.where(dropped | moved, ep["exit_time"] - ref, ep["system_days"]))
+    event = np.where(started, CARE, np.where(dropped, DROPOUT, np.where(moved, OTHER_FUNDER, CENSORED)))
+    event = event.astype(np.int64)
     return np.maximum(days, 0.0), event
 
 
 def time_to_care_curve(ep: Table, t0: float, t1: float, weeks) -> dict[str, np.ndarray]:
-    """The Aalen-Johansen cumulative incidence of care and of dropout before
-    care, on the grid ``weeks``, for every referral in ``[t0, t1)`` followed to
-    the end of the run (:func:`time_to_care`): columns ``weeks, n`` (referrals),
-    ``cif_care, se_care, cif_dropout, se_dropout`` (delta-method se, within this
-    run) and ``still_waiting`` (neither yet: ``1 - cif_care - cif_dropout``)."""
+    """The Aalen-Johansen cumulative incidence of care, of dropout before care
+    and of a move to another funder before care, on the grid ``weeks``, for
+    every referral in ``[t0, t1)`` followed to the end of the run
+    (:func:`time_to_care`): columns ``weeks, n`` (referrals), ``cif_care,
+    se_care, cif_dropout, se_dropout, cif_other_funder, se_other_funder``
+    (delta-method se, within this run) and ``still_waiting`` (none of them yet:
+    ``1 - cif_care - cif_dropout - cif_other_funder``)."""
     days, event = time_to_care(ep)
     ref = ep["referral_time"]
     sel = (ref >= t0) & (ref < t1)
     grid = np.unique(np.asarray(weeks, dtype=float))
-    care = cumulative_incidence(days[sel], event[sel], cause=CARE, at=grid * DAYS_PER_WEEK)
-    drop = cumulative_incidence(days[sel], event[sel], cause=DROPOUT, at=grid * DAYS_PER_WEEK)
-    return {"weeks": grid, "n": np.full(len(grid), int(sel.sum())),
-            "cif_care": np.array(care.cif), "se_care": np.array(care.se),
-            "cif_dropout": np.array(drop.cif), "se_dropout": np.array(drop.se),
-            "still_waiting": np.array(care.survival)}
+    at = grid * DAYS_PER_WEEK
+    cif = {name: cumulative_incidence(days[sel], event[sel], cause=code, at=at)
+           for name, code in (("care", CARE), ("dropout", DROPOUT), ("other_funder", OTHER_FUNDER))}
+    out = {"weeks": grid, "n": np.full(len(grid), int(sel.sum()))}
+    for name, c in cif.items():
+        out[f"cif_{name}"], out[f"se_{name}"] = np.array(c.cif), np.array(c.se)
+    out["still_waiting"] = np.array(cif["care"].survival)
+    return out
 
 
 def _mean(x) -> float:

@@ -19,6 +19,7 @@ from ..units import MONTHS_PER_YEAR, WHOLE_WEEKS_PER_YEAR
 from .waiting_list import Entry, WaitingList
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .behaviour import PaymentBehaviour
     from .episode import Episode
     from .provider import Collective, Provider
     from .world import World
@@ -35,6 +36,7 @@ class CareHost(Protocol):
     backlog: np.ndarray                 # weeks of backlog of each provider's own list
     log_size: np.ndarray                # log of each provider's staff relative to the median
     max_units: list[float]              # per care form: physical maximum of units per week
+    behaviour: PaymentBehaviour         # what providers do because of how they are paid
     decision_uniform: Callable[[], float]         # the next uniform for a decision (assessment stream)
     gumbel: Callable[[int], np.ndarray]           # standard Gumbel noise (choices stream)
 
@@ -43,7 +45,9 @@ class CareHost(Protocol):
 
     def draw(self, dist) -> float: ...
 
-    def remaining_need_days(self, ep: Episode) -> float: ...
+    def remaining_need_days(self, ep: Episode, target: float = 1.0) -> float: ...
+
+    def need_met(self, ep: Episode, target: float = 1.0) -> bool: ...
 
     def offers(self, p: Provider, ep: Episode) -> bool: ...
 
@@ -105,6 +109,7 @@ class Regime:
     bills_per_unit = True
     may_skip_head = False   # True when ``pick`` may pass over the head of a list
     staff_lost = 0.0        # staff hours a week that left the region's care under this regime
+    staff_in_transit = 0.0  # staff hours a week between a closing and a contracted provider
 
     def __init__(self, model: CareHost, admin: AdminTerms):
         self.model = model

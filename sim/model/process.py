@@ -22,10 +22,12 @@ from ..errors import InvariantError
 from ..units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
 from .cases import CaseSource, Catalogue, FIELDS, referrals
 from .environment import CareEnvironment
+from .behaviour import PaymentBehaviour
 from .episode import PENDING_DROPOUT, EndState, Episode
 from .policy import FollowUp, Regime, logistic
 from .provider import Collective, Provider
-from .records import COMPLETED, DROPPED_OUT, IN_CARE_AT_END, WAITING_AT_END, EpisodeRecorder, MonthlyRecorder
+from .records import (COMPLETED, DROPPED_OUT, IN_CARE_AT_END, OTHER_FUNDER, WAITING_AT_END, EpisodeRecorder,
+                      MonthlyRecorder)
 from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
 from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
 from .world import World, build_world
@@ -50,6 +52,8 @@ class CareModel:
         self.seed = int(seed)
         self.switches = cfg.mechanism
         self.check_invariants = check_invariants
+        self.behaviour = PaymentBehaviour(cfg)       # what providers do because of how they are paid
+        self.judged_share = 1.0 / (1.0 + cfg.demand.need_beyond_judged)   # need as judged / need
         self.streams = Streams(seed)
         self.world: World = build_world(cfg, self.streams.world)
         self.catalogue: Catalogue = self.world.catalogue
@@ -113,12 +117,12 @@ class CareModel:
                            decl_h=0.0, tx_h=0.0, mun_h=0.0, waiting=0.0, waiting_follow_up=0.0, in_care=0.0,
                            list_time=0.0, care_time=0.0)
         self.counts = dict(referrals=0, starts=0, stops=0, ends=0, dropouts=0, reindications=0,
-                           handovers=0, listed=0, unlisted=0)
+                           handovers=0, listed=0, unlisted=0, other_funder=0)
         self.billed_a_year_before: Optional[float] = None   # totals["billed"] a year before the contract start
         self.spend_a_year_before: Optional[np.ndarray] = None   # each provider's catalogue spend then
         self.spend_at_contract_start: Optional[np.ndarray] = None
 
-        self.episodes = EpisodeRecorder()
+        self.episodes = EpisodeRecorder(self.judged_share)
         self.monthly = MonthlyRecorder()
         self.capacity_open = sum(p.capacity for p in self.providers)
         self.staff_open = sum(p.staff for p in self.providers)
@@ -130,9 +134,15 @@ class CareModel:
         return self.env.now
 
     # ================================================================== run
-    def run(self) -> None:
-        """Simulate from day 0 to the end of the horizon."""
+    def run(self, close: bool = True) -> None:
+        """Simulate from day 0 to the end of the horizon (from a preloaded state
+        when ``timeline.initial_state`` is preloaded). ``close=False`` leaves the
+        youths still in the system open (no end-of-run records), e.g. for
+        :meth:`snapshot_state`."""
         env = self.env
+        if self.cfg.timeline.initial_state == "preloaded":
+            from .initial import load_initial_state
+            load_initial_state(self)
         env.process(self._months())
         env.process(self._contract())
         times, cols = referrals(self.cfg, self.catalogue, self.streams)
@@ -141,7 +151,8 @@ class CareModel:
         if self.monthly.last_time() < self.env.now:
             self.monthly.snapshot(self)
         self.at_end = self._marks()
-        self._close_records()
+        if close:
+            self._close_records()
 
     def _loop(self, times: list, rows: Iterator[tuple]) -> None:
         """The event loop: SimPy's calendar merged with the pre-drawn arrival stream.
@@ -373,12 +384,20 @@ class CareModel:
                 self.unlist(ep)
                 self._finish(ep, EndState.DROPPED_OUT)
                 continue
+            if ep.started and self.need_met(ep, self.behaviour.target(p)):
+                self.unlist(ep)         # waiting for care it no longer needs (its target moved): done
+                self._finish(ep, EndState.COMPLETED)
+                continue
+            limit = regime.admission_limit(p)      # first: it updates whether p is budget-tight
             units, days = (self._team_dose(ep) if p is self.access_team else regime.dose(ep, p))
             units = min(units, self.max_units[ep.care_form])
             load = min(units * self.staff_per_unit[ep.care_form] + p.declaration_load, p.capacity)
-            if p.used + load > regime.admission_limit(p) + 1e-9:
+            if p.used + load > limit + 1e-9:
                 return
             self.unlist(ep)
+            if self.behaviour.moves_to_other_funder(ep, p):    # p would admit it, and moves it instead
+                self._finish(ep, EndState.OTHER_FUNDER)
+                continue
             self._start(ep, p, units, days, load)
 
     def _deteriorate(self, ep: Episode) -> None:
@@ -414,10 +433,17 @@ class CareModel:
             wl.rework(ep, self.expected_work(ep))
 
     def _team_dose(self, ep: Episode) -> tuple[float, float]:
+        ep.seg_target = 1.0     # the municipality's own care: no payment incentive
         return ep.need_intensity, self.remaining_need_days(ep)
 
-    def remaining_need_days(self, ep: Episode) -> float:
-        return max(ep.need_duration * (1.0 - ep.progress), 1.0)
+    def remaining_need_days(self, ep: Episode, target: float = 1.0) -> float:
+        """Days of care at full intensity until the youth's progress reaches
+        ``target`` (1: the need as judged is met; see ``behaviour.target``)."""
+        return max(ep.need_duration * (target - ep.progress), 1.0)
+
+    def need_met(self, ep: Episode, target: float = 1.0) -> bool:
+        """Less than a day of care is left to ``target`` (no segment is worth it)."""
+        return ep.need_duration * (target - ep.progress) < 1.0
 
     def _start(self, ep: Episode, p: Provider, units: float, days: float, load: float,
                transaction: bool = True) -> None:
@@ -545,7 +571,8 @@ class CareModel:
         if units <= 1e-9:    # no room at all (capacity was cut): it waits first in line instead
             self.place(ep, URGENT_HANDOVER, self.env.now, p.own_list if p.open else None)
             return
-        days = self.remaining_need_days(ep) / min(1.0, units / ep.need_intensity)   # care goes on until the need is met
+        # care goes on until the target the provider planned with (``dose`` set it) is met
+        days = self.remaining_need_days(ep, ep.seg_target) / min(1.0, units / ep.need_intensity)
         self._start(ep, p, units, days, min(units * spu + p.declaration_load, p.capacity), transaction=False)
 
     def _follow_up(self, ep: Episode, fu: FollowUp) -> None:
@@ -591,6 +618,13 @@ class CareModel:
             ep.outcome = int(ep.u_outcome < self.goal_probability(ep))
             p_rr = rr.after_goal if ep.outcome else rr.after_no_goal
             self.episodes.add(ep, COMPLETED, self.staff_per_unit, now)
+        elif state is EndState.OTHER_FUNDER:     # its care goes on elsewhere: no re-referral here
+            self.counts["other_funder"] += 1
+            # the cost shifted: its care as judged, at the catalogue price of its need
+            ep.shifted_cost_eur = (ep.need_intensity * self.remaining_need_days(ep) / DAYS_PER_WEEK
+                                   * self.unit_price[ep.target_domain, ep.care_form])
+            self.episodes.add(ep, OTHER_FUNDER, self.staff_per_unit, now)
+            return
         else:
             self.counts["dropouts"] += 1
             p_rr = rr.after_dropout
@@ -607,7 +641,7 @@ class CareModel:
         """Logistic outcome model (docs/model.md)."""
         o = self.cfg.outcome
         x = o.intercept + o.severity * ep.severity + o.handover * ep.handovers
-        dose = min(1.0, ep.progress)
+        dose = min(1.0, ep.progress * self.judged_share)    # of the need, not of the need as judged
         x += o.dose * math.log(max(dose, o.dose_floor))
         if ep.deteriorated:
             x += o.deterioration
@@ -775,6 +809,13 @@ class CareModel:
         return self.env.processed + self.arrivals
 
     # ================================================================== end of run
+    def snapshot_state(self) -> dict:
+        """The youths in the system now, one row each, as the columns of a
+        preload snapshot file (``sim.model.initial``; ``caresim preload``
+        writes it after ``run(close=False)``). Changes nothing."""
+        from .initial import snapshot
+        return snapshot(self)
+
     def _close_records(self) -> None:
         """Youths still in the system at the end are records too."""
         now = self.env.now

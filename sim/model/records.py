@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .world import World
 
 #: the record types of episodes.csv, in the order of their codes
-RECORD_TYPES = ("completed", "dropped_out", "waiting_at_end", "in_care_at_end")
-COMPLETED, DROPPED_OUT, WAITING_AT_END, IN_CARE_AT_END = RECORD_TYPES
+RECORD_TYPES = ("completed", "dropped_out", "waiting_at_end", "in_care_at_end", "other_funder")
+COMPLETED, DROPPED_OUT, WAITING_AT_END, IN_CARE_AT_END, OTHER_FUNDER = RECORD_TYPES
 _CODE = {kind: i for i, kind in enumerate(RECORD_TYPES)}
 
 _EPISODE_COLUMNS = (
@@ -29,7 +29,7 @@ _EPISODE_COLUMNS = (
     "allocation_time", "care_start", "care_end", "exit_time", "wait_days", "provider",
     "first_provider", "collective", "handovers", "segments", "needed_hours", "delivered_hours",
     "dose", "proficiency", "unconsulted_secondary", "deteriorated", "escalated", "need_shift",
-    "outcome", "cost_eur", "care_days", "list_days", "system_days", "last_care_end",
+    "outcome", "cost_eur", "care_days", "list_days", "system_days", "last_care_end", "shifted_cost_eur",
 )
 
 
@@ -38,7 +38,8 @@ class EpisodeRecorder:
 
     CHUNK = 4096
 
-    def __init__(self):
+    def __init__(self, judged_share: float = 1.0):
+        self._judged = judged_share     # need as judged / need (demand.need_beyond_judged)
         self._rows: list[tuple] = []          # recent rows as Python tuples
         self._chunks: list[np.ndarray] = []   # older rows packed as float64 blocks
         self._n = 0
@@ -54,12 +55,12 @@ class EpisodeRecorder:
             ep.referral_time, ep.assessed_time, ep.allocated_time, ep.care_start,
             ep.care_end, ep.exit_time, ep.care_start - ep.referral_time, ep.provider if ep.started else -2,
             ep.first_provider, ep.collective, ep.handovers, ep.segments,
-            ep.need_intensity * spu * ep.need_duration / DAYS_PER_WEEK, ep.delivered_hours,
-            min(1.0, ep.progress),
+            ep.need_intensity * spu * ep.need_duration / DAYS_PER_WEEK / self._judged, ep.delivered_hours,
+            min(1.0, ep.progress * self._judged),
             ep.proficient_hours * spu / ep.delivered_hours if ep.delivered_hours > 0 else math.nan,
             ep.unconsulted, ep.deteriorated, ep.escalated, ep.shifted,
             float(ep.outcome) if ep.outcome >= 0 else math.nan, ep.cost_eur,
-            ep.care_days, ep.list_days, now - ep.referral_time, ep.last_care_end,
+            ep.care_days, ep.list_days, now - ep.referral_time, ep.last_care_end, ep.shifted_cost_eur,
         ))
         self._n += 1
         if len(self._rows) >= self.CHUNK:
@@ -123,7 +124,7 @@ class Observed(Protocol):
 
 _TOTALS = ("billed", "team", "lump", "used", "cap", "staff_h", "overhead_h", "decl_h", "tx_h", "mun_h",
         "waiting", "waiting_follow_up", "in_care")
-_COUNTS = ("referrals", "starts", "ends", "dropouts", "reindications", "handovers")
+_COUNTS = ("referrals", "starts", "ends", "dropouts", "reindications", "handovers", "other_funder")
 
 
 class MonthlyRecorder:
@@ -136,7 +137,7 @@ class MonthlyRecorder:
         self._snaps.append((
             m.now, m.regime.name, m.n_waiting, m.assessment_list.size + m.in_assessment, m.n_in_care,
             m.capacity_open, m.used_open, m.regime.yearly_payment(),
-            sum(p.staff for p in m.providers), m.regime.staff_lost,
+            sum(p.staff for p in m.providers), m.regime.staff_lost, m.regime.staff_in_transit,
             *(m.totals[k] for k in _TOTALS), *(m.counts[k] for k in _COUNTS),
         ))
 
@@ -149,7 +150,7 @@ class MonthlyRecorder:
             return Table({})
         s = list(zip(*self._snaps))
         t = np.array(s[0])
-        i = 10
+        i = 11
         acc = {k: np.diff(np.array(s[i + j], float)) for j, k in enumerate(_TOTALS)}
         i += len(_TOTALS)
         cnt = {k: np.diff(np.array(s[i + j], float)).astype(np.int64) for j, k in enumerate(_COUNTS)}
@@ -171,6 +172,7 @@ class MonthlyRecorder:
             # every provider's staff (open or not) and, cumulated, the staff that left at the switch (M7)
             "staff_hours_per_week": np.array(s[8][1:], float),
             "staff_left_hours_per_week": np.array(s[9][1:], float),
+            "staff_in_transit_hours_per_week": np.array(s[10][1:], float),
             "mean_waiting_list": acc["waiting"] / dt_,
             "mean_waiting_list_follow_up": acc["waiting_follow_up"] / dt_,   # of which care had started
             "mean_youths_in_care": acc["in_care"] / dt_,

@@ -21,6 +21,7 @@ STREAMS = (
     "rereferrals",  # latent attributes of re-referrals
     "assessment",   # assessment and re-indication durations
     "choices",      # family choice of provider
+    "initial",      # resampling of a preloaded initial state (sim.model.initial)
 )
 
 #: streams drawn in yearly blocks (:func:`block_stream`), never as one sequence

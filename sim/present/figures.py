@@ -189,8 +189,10 @@ def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]
                  title: Optional[str] = None) -> Path:
     """Time to care of every referral in the evaluation horizon, one panel per
     regime: the Aalen-Johansen cumulative incidence of care (rising from the
-    bottom) and of dropout before care (hanging from the top, drawn as
-    ``1 - cif_dropout``), so the gap between them is the share still waiting.
+    bottom) and of leaving before care (hanging from the top, drawn as
+    ``1 - cif_dropout - cif_other_funder``: dropout, and a move to another
+    funder when the table has it), so the gap between them is the share still
+    waiting.
 
     ``curves``: the tidy ``time_to_care.csv`` of ``caresim compare`` (columns
     regime, replication, weeks, cif_care, cif_dropout, ...), one curve per run.
@@ -214,7 +216,9 @@ def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]
         reps = _unique(rep[sel])
         mean: dict[str, np.ndarray] = {}
         lo = hi = None
-        for key in ("cif_care", "cif_dropout"):
+        for key in ("cif_care", "cif_dropout", "cif_other_funder"):
+            if key not in cols:
+                continue
             m = np.full((len(reps), len(grid)), np.nan)
             ri = {q: j for j, q in enumerate(reps)}
             m[[ri[q] for q in rep[sel].tolist()], np.searchsorted(grid, weeks[sel])] = _vector(cols[key][sel])
@@ -228,8 +232,10 @@ def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]
         if lo is not None:
             ax.fill_between(grid, lo, hi, step="post", color=c, alpha=0.22, linewidth=0,
                             label=f"{100 * level:g}% t-CI across {len(reps)} replications")
-        top = 1 - mean["cif_dropout"]
-        ax.step(grid, top, where="post", color="#7f7f7f", linewidth=1.4, label="dropped out before care (from top)")
+        moved = mean.get("cif_other_funder")
+        top = 1 - mean["cif_dropout"] - (moved if moved is not None else 0.0)
+        left = "dropped out" + (" or moved to another funder" if moved is not None and np.nanmax(moved) > 0 else "")
+        ax.step(grid, top, where="post", color="#7f7f7f", linewidth=1.4, label=f"{left} before care (from top)")
         ax.fill_between(grid, top, 1, step="post", color="#bbbbbb", alpha=0.45, linewidth=0)
         ax.fill_between(grid, mean["cif_care"], top, step="post", color=c, alpha=0.06, linewidth=0)
         for w in marks:

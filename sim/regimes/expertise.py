@@ -10,6 +10,7 @@ import numpy as np
 
 from ..model.policy import CONTINUE, CareHost, FollowUp, Regime, weekly_declaration_hours
 from ..model.waiting_list import REGULAR, URGENT_HANDOVER, Entry, WaitingList
+from ..units import DAYS_PER_MONTH
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.episode import Episode
@@ -33,6 +34,12 @@ class ExpertiseRegime(Regime):
         self.valve_uses = 0
         self.staff_lost = 0.0           # staff hours a week that left with closing providers
         self.staff_moved = 0.0          # staff hours a week that moved to contracted providers
+        self.staff_in_transit = 0.0     # released and retained, not yet working at a contracted provider
+        self._retained = 0.0            # released x retained_capacity_share, cumulated
+        self._released = 0.0            # staff hours a week released by closing providers, cumulated
+        self._budget_released = 0.0     # EUR a year of budget that released staff carried, cumulated
+        self._budget_moved = 0.0        # of which handed to the contracted providers
+        self.budget_in_transit = 0.0    # EUR a year held with the staff in transit (paid to no one yet)
         self._closing: list[Provider] = []
         self._keep: list[Provider] = []
         self._budget_per_staff: dict[int, float] = {}   # closing provider -> EUR a year per staff hour a week
@@ -118,12 +125,30 @@ class ExpertiseRegime(Regime):
     def on_month(self) -> None:
         self._move_staff()
 
+    def maturity(self, at: Optional[float] = None) -> float:
+        """0..1: how far collaboration (pooling, consultation, handover without
+        a new wait) and the transfer of staff have matured,
+        ``1 - exp(-(preparation + months since the start) / months_to_mature)``
+        with the preparation the months from award to contract start; at
+        simulation day ``at`` (default: now)."""
+        r = self.spec.collaboration_ramp
+        if r.months_to_mature <= 0:
+            return 1.0
+        tl = self.cfg.timeline
+        prep = max((tl.contract_start - r.award).days, 0) if r.award is not None else 0.0
+        now = self.model.now if at is None else at
+        months = (prep + max(now - tl.contract_start_day, 0.0)) / DAYS_PER_MONTH
+        return 1.0 - math.exp(-months / r.months_to_mature)
+
     def _move_staff(self) -> None:
         """Staff that closing providers' caseloads no longer need leaves them;
         ``retained_capacity_share`` of it joins the contracted providers (by
-        staff), with the budget it carried. Staff hours are conserved up to
-        what leaves: moved + lost = released. The receivers admit at their next
-        dispatch (right after, at the switch and in the monthly bookkeeping)."""
+        staff) as the transfer matures (:meth:`maturity`; until then it is in
+        transit). Staff hours are conserved:
+        moved + in transit + lost = released; so is money: the budget the staff
+        in transit carried is held with them (``budget_in_transit``, paid to no
+        one) and follows them. The receivers admit at their next dispatch (right
+        after, at the switch and in the monthly bookkeeping)."""
         if not self._closing or not self._keep:
             return
         m = self.model
@@ -135,11 +160,23 @@ class ExpertiseRegime(Regime):
                 carried = free * self._budget_per_staff[q.idx]
                 budget += carried
                 m.set_budget_rate(q, q.budget_year - carried)
-        if released <= 0:
-            return
-        moved = self.spec.transition.retained_capacity_share * released
+        retained = self.spec.transition.retained_capacity_share * released
+        self.staff_lost += released - retained
+        self._retained += retained
+        self._released += released
+        self._budget_released += budget
+        # the retained staff joins as the transfer matures (collaboration_ramp); the rest is in transit
+        moved = max(self._retained * self.maturity() - self.staff_moved, 0.0)
         self.staff_moved += moved
-        self.staff_lost += released - moved
+        self.staff_in_transit = self._retained - self.staff_moved
+        # the budget follows the staff: what the staff in transit carried waits with them; the budget of
+        # staff that left goes to the contracted providers at once (they are to replace it)
+        done = 1.0 - self.staff_in_transit / self._released if self._released > 0 else 1.0
+        budget = max(self._budget_released * done - self._budget_moved, 0.0)
+        self._budget_moved += budget
+        self.budget_in_transit = self._budget_released - self._budget_moved
+        if moved <= 1e-9 and budget <= 0.0:
+            return
         staff = sum(p.staff for p in self._keep)
         for p in self._keep:
             share = p.staff / staff
@@ -225,7 +262,9 @@ class ExpertiseRegime(Regime):
             best = m.providers[int(cands[int(score.argmax())])]
         else:
             best = self.family_choice(ep, cands)
-        return self._pooled(best, d, ep.care_form) or best.own_list
+        if ep.u_collab < self.maturity():        # the collective pools its lists (as it matures)
+            return self._pooled(best, d, ep.care_form) or best.own_list
+        return best.own_list
 
     def _suitability(self, cands: np.ndarray, d: int, sec: int, mun: int) -> np.ndarray:
         """The fixed part of the routing score: proficiency in the domain (and,
@@ -247,16 +286,18 @@ class ExpertiseRegime(Regime):
         falls short is continued (``after_segment``)."""
         s = self.spec.judgement_error_sigma
         f = ep.care_form
-        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i), self.model.max_units[f])
+        b = self.model.behaviour
+        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i) * b.intensity(p), self.model.max_units[f])
         r = min(1.0, units / ep.need_intensity)
-        met = self.model.remaining_need_days(ep) / r
+        ep.seg_target = b.target(p)
+        met = self.model.remaining_need_days(ep, ep.seg_target) / r
         return units, min(met, met * math.exp(s * ep.z_judge_d))
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """Care is adjusted without a new indication: unmet need (a plan that
         fell short, or a product that ended at the switch) continues at the
         same provider without a new wait, contracted or grandfathered."""
-        if ep.progress < 1.0 - 1e-9:
+        if not self.model.need_met(ep, ep.seg_target):      # the target it was planned with
             return CONTINUE
         return None
 
@@ -265,9 +306,9 @@ class ExpertiseRegime(Regime):
         d = ep.target_domain
         if p.open and m.world.proficiency[p.idx, d] >= self.proficiency_threshold:
             return FollowUp(0.0, URGENT_HANDOVER, False, p.own_list)
-        if self.collaborate and p.collective >= 0:
+        if self.collaborate and p.collective >= 0 and ep.u_collab < self.maturity():
             wl = m.collectives[p.collective].lists.get((d, ep.care_form))
-            if wl is not None:
+            if wl is not None:     # a handover inside the collective, without a new wait
                 return FollowUp(0.0, URGENT_HANDOVER, False, wl)
         return FollowUp(0.0, REGULAR, False)
 
@@ -310,7 +351,9 @@ class ExpertiseRegime(Regime):
         if ep.secondary < 0:
             return 1.0
         own = float(w.proficiency[p.idx, ep.secondary])
-        if self.collaborate and p.collective >= 0:
+        if self.collaborate and p.collective >= 0:     # consultation, as far as it had matured during care
             members = self.model.collectives[p.collective].members
-            return max(own, max(float(w.proficiency[q.idx, ep.secondary]) for q in members))
+            best = max(own, max(float(w.proficiency[q.idx, ep.secondary]) for q in members))
+            mid = (ep.care_start + self.model.now) / 2 if ep.started else None   # the middle of its care
+            return own + self.maturity(mid) * (best - own)
         return own

@@ -42,7 +42,8 @@ class ProductRegime(Regime):
             ep.product = -1
             return
         sigma = self.spec.assessment_error_sigma
-        a_i = math.log(ep.need_intensity) + sigma * ep.z_assess
+        # a provider paid per unit proposes heavier care than the need (behaviour.per_unit)
+        a_i = math.log(ep.need_intensity * (1.0 + self.model.behaviour.heavier)) + sigma * ep.z_assess
         a_d = math.log(self.model.remaining_need_days(ep)) + sigma * ep.z_assess_d
         best, gap = -1, math.inf
         for log_units, log_days, i in levels:
@@ -53,12 +54,17 @@ class ProductRegime(Regime):
         self.indicated[best] += 1
 
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
+        """The indicated product; care stops early once the provider's target is
+        met (``behaviour.target``: the need as judged, plus any extension);
+        over-dosing in intensity still wastes capacity while it lasts. Without
+        product fit (M2) the need itself, at the provider's intensity."""
+        b, m = self.model.behaviour, self.model
+        target = ep.seg_target = b.target(p)
         if not self.product_fit or ep.product < 0:
-            return ep.need_intensity, self.model.remaining_need_days(ep)
+            units = min(ep.need_intensity * b.intensity(p), m.max_units[ep.care_form])
+            return units, m.remaining_need_days(ep, target) / min(1.0, units / ep.need_intensity)
         prod = self._products[ep.product]
-        # the indication is a maximum: care stops early once the need is met
-        # (over-dosing in intensity still wastes capacity while it lasts)
-        met = self.model.remaining_need_days(ep) / min(1.0, prod.units_per_week / ep.need_intensity)
+        met = m.remaining_need_days(ep, target) / min(1.0, prod.units_per_week / ep.need_intensity)
         return prod.units_per_week, min(prod.duration_days, met)
 
     def match(self, ep: Episode) -> WaitingList:
@@ -70,8 +76,9 @@ class ProductRegime(Regime):
         return self.family_choice(ep, self.open_candidates(ep, ep.target_domain)).own_list
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
-        """Unmet need at the product's end: a new indication and a new wait."""
-        if ep.progress >= 1.0 - 1e-9 or ep.segments >= self.spec.max_products_per_episode:
+        """Need left at the product's end (short of the provider's target): a
+        new indication and a new wait."""
+        if self.model.need_met(ep, ep.seg_target) or ep.segments >= self.spec.max_products_per_episode:
             return None
         if self.model.decision_uniform() < self.spec.reindication_probability:
             return FollowUp(self.model.draw(self.spec.reindication_days), REGULAR, True)
