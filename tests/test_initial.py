@@ -315,3 +315,22 @@ def test_cli_refuses_a_bad_snapshot_before_running(tmp_path, written, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("caresim: error: timeline.preload:") and "missing column 'state'" in err
+
+
+def test_a_sweep_records_the_snapshot_and_its_hash_follows_the_contents(tmp_path, written):
+    """A sweep point that starts preloaded names its snapshot (path and sha256) in
+    the manifest, and a new snapshot under the same name changes the point's
+    config hash (a resume then refuses the old store)."""
+    from sim.experiment.spec import config_hash
+    from sim.experiment.sweep import build_manifest
+    from sim.experiment.spec import resolve
+    snap = tmp_path / "snap.csv"
+    snap.write_bytes(written[0].read_bytes())
+    over = {**TINY, "timeline.initial_state": "preloaded", "timeline.preload": str(snap)}
+    sweep = resolve({"base": str(ACHTERHOEK), "overrides": over, "replications": 1})
+    manifest = build_manifest(sweep, "csv", None, None)
+    pre = manifest["points"][0]["preload"]
+    assert pre["path"] == str(snap) and len(pre["sha256"]) == 64
+    before = config_hash(sweep.points[0].config)
+    snap.write_bytes(snap.read_bytes() + b"\n")
+    assert config_hash(sweep.points[0].config) != before

@@ -35,6 +35,7 @@ from ..errors import ConfigError, SweepError, did_you_mean
 from ..model.metrics import METRICS
 from ..regimes import REGIMES
 from .design import design
+from .provenance import preload_file
 
 POINT_ID_LENGTH = 10
 
@@ -237,7 +238,14 @@ def point_id(values: Mapping[str, Any]) -> str:
 
 
 def config_hash(cfg: Config) -> str:
-    text = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
+    """A short hash of what a run of ``cfg`` depends on: the resolved config and,
+    when it starts preloaded, the snapshot file's contents (a new snapshot under
+    the same name is a different config)."""
+    data = config_to_dict(cfg)
+    pre = preload_file(cfg)
+    if pre is not None:
+        data = {**data, "preload_sha256": pre["sha256"]}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

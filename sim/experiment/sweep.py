@@ -26,7 +26,7 @@ from ..files import cell
 from ..model.metrics import METRICS
 from ..model.streams import replication_seed
 from .executors import as_finished, check_executor, open_executor, progress_bar, window
-from .provenance import now, provenance
+from .provenance import now, preload_file, provenance
 from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
 from .store import RUNS, TABLES, FORMATS, Key, Results, Store, load_results
@@ -124,7 +124,8 @@ def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spe
         "replications_per_point": {p.id: reps for p in sweep.points} if isinstance(reps, int) else None,
         "outputs": list(sweep.outputs),
         "factors": list(sweep.factor_keys),
-        "points": [{"id": p.id, "values": p.values, "config_sha": p.config_sha, "config": config_to_dict(p.config)}
+        "points": [{"id": p.id, "values": p.values, "config_sha": p.config_sha, "config": config_to_dict(p.config),
+                    **({"preload": pre} if (pre := preload_file(p.config)) is not None else {})}
                    for p in sweep.points],
         **block,
         "updated": now(),
