@@ -301,6 +301,7 @@ def check_text(cfg, path: str) -> str:
     coll = ex.collectives
     budget = ex.budget
     valve = budget.safety_valve
+    ramp, beh = ex.collaboration_ramp, cfg.behaviour
     switches = cfg.mechanism
     mech = [f"M{i} {m} {'on' if getattr(switches, m) else 'off'}" for i, m in enumerate(MECHANISMS, 1)]
     rows = [
@@ -309,6 +310,7 @@ def check_text(cfg, path: str) -> str:
                    f"first referrals {demand.first_referrals_per_year:,.0f}/year"),
         ("timeline", f"{tl.start} to {tl.end}: warm-up {warmup_years:.1f} years under the {STATUS_QUO} regime, "
                      f"contract start {tl.contract_start}, evaluation horizon {tl.horizon_years:.1f} years"),
+        ("start", "empty" if tl.initial_state == "empty" else f"preloaded from {Path(str(tl.preload)).name}"),
         ("product", f"{cfg.providers.count} providers, {product_count(cfg)} products, "
                     f"admin overhead {prod.admin.overhead_share:.2f} of staff time"),
         ("expertise", f"{ex.contracted_providers} contracted providers for {ex.contract_years:g} years, "
@@ -316,7 +318,13 @@ def check_text(cfg, path: str) -> str:
         ("budget", f"level {budget.level:.2f} x product-regime spending, population-based share "
                    f"{budget.population_share:.2f}, safety valve {'on' if valve.enabled else 'off'}"),
         ("collectives", f"{coll.auto_count} formed automatically from {coll.auto_share:.0%} of contracted "
-                        f"providers, {len(coll.explicit)} explicit"),
+                        f"providers, {len(coll.explicit)} explicit; "
+                        + (f"maturing over {ramp.months_to_mature:g} months from the award {ramp.award}"
+                           if ramp.months_to_mature > 0 else "mature at once")),
+        ("behaviour", f"per unit: extension {beh.per_unit.extension:g}, heavier indication "
+                      f"{beh.per_unit.heavier_indication:g}; lump sum: under-provision {beh.lump_sum.under_provision:g}, "
+                      f"to another funder {beh.lump_sum.other_funder:g}, selection {ex.selection_strength:g}; "
+                      f"need beyond the judged {demand.need_beyond_judged:g}"),
         ("mechanisms", ", ".join(mech[:4])),
         ("", ", ".join(mech[4:])),
     ]

@@ -170,6 +170,8 @@ def test_check_summarises_region_and_regimes():
     assert "72 products" in out  # 6 domains x 4 care forms x 3 levels
     assert "60 contracted providers" in out
     assert "M1 admin_burden on" in out and "M8 selection on" in out
+    assert "preloaded from achterhoek-preload.csv" in out
+    assert "extension 0.1" in out and "under-provision 0.15" in out and "maturing over 12 months" in out
     assert proc.stderr == ""
 
 
