@@ -61,7 +61,7 @@ from sim.cli import positive_int  # noqa: E402
 from sim.errors import ConfigError  # noqa: E402
 from sim.experiment.executors import parallel_map  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
-from sim.units import DAYS_PER_MONTH, DAYS_PER_WEEK  # noqa: E402
+from sim.units import DAYS_PER_MONTH, DAYS_PER_WEEK, add_years  # noqa: E402
 
 PROG = "calibrate.py"
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
@@ -220,14 +220,6 @@ TARGETS: list[Target] = [
 
 
 # --------------------------------------------------------------------------- measuring one run
-def add_years(d: dt.date, years: int) -> dt.date:
-    """``d`` plus ``years`` calendar years (29 February becomes 28 February)."""
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:
-        return d.replace(year=d.year + years, day=28)
-
-
 def dropout_share(ep, t0: float, t1: float) -> float:
     """Dropped-out episodes / episodes referred in ``[t0, t1)``, from the records
     (an episode still waiting at the end counts as referred and not dropped out)."""

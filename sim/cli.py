@@ -426,6 +426,7 @@ def preload_config(path: str, overrides: dict, years: int):
     import datetime as dt
 
     from .config import apply_overrides, config_to_dict, read_yaml, validate
+    from .units import add_years
 
     data = read_yaml(path)
     if overrides:
@@ -435,23 +436,18 @@ def preload_config(path: str, overrides: dict, years: int):
         data["timeline"] = {**data["timeline"], "initial_state": "empty"}
         data["timeline"].pop("preload", None)
     base = validate(data)
-    start = base.timeline.start
-    try:
-        end = start.replace(year=start.year + years)
-    except ValueError:      # 29 February
-        end = start.replace(year=start.year + years, day=28)
+    end = add_years(base.timeline.start, years)
     plain = config_to_dict(base)
     plain["timeline"].update(contract_start=str(end - dt.timedelta(days=1)), end=str(end))
     return validate(plain)
 
 
 def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    import hashlib
     import shlex
     import time
 
-    from .config import config_to_dict
     from .experiment.provenance import file_sha256, provenance
+    from .experiment.spec import config_hash
     from .files import write_json
     from .model.initial import sidecar, state_counts, write_snapshot
     from .run import build_model
@@ -468,13 +464,12 @@ def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         path = write_snapshot(args.out, cols)
         counts = state_counts(cols["state"])
-        text = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"), default=str)
         write_json(sidecar(path), {
             "kind": "caresim preload",
             "command": shlex.join([PROG, *argv]),
             "argv": list(argv),
             "source_config": str(args.config),
-            "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "config_sha": config_hash(cfg),
             "regime": STATUS_QUO,
             "seed": int(args.seed),
             "years": int(args.years),

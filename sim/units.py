@@ -9,3 +9,11 @@ WEEKS_PER_YEAR = DAYS_PER_YEAR / DAYS_PER_WEEK
 #: the round 52 weeks a year used to turn monthly declaration hours into weekly
 #: ones (12 / 52), not the calendar's WEEKS_PER_YEAR (52.18)
 WHOLE_WEEKS_PER_YEAR = 52.0
+
+
+def add_years(d, years: int):
+    """The date ``d`` plus ``years`` calendar years (29 February becomes 28 February)."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)

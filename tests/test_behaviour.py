@@ -152,10 +152,8 @@ def _maturity(award, months, now_months, start="2022-07-01"):
     cfg = small_config({"regimes.expertise.collaboration_ramp.award": award,
                         "regimes.expertise.collaboration_ramp.months_to_mature": months,
                         "timeline.contract_start": start})
-    reg = ExpertiseRegime.__new__(ExpertiseRegime)
-    reg.spec, reg.cfg = cfg.regimes.expertise, cfg
-    reg.model = SimpleNamespace(now=cfg.timeline.contract_start_day + now_months * DAYS_PER_MONTH)
-    return reg.maturity()
+    reg = ExpertiseRegime(build_model(cfg, "expertise", 1))
+    return reg.maturity(at=cfg.timeline.contract_start_day + now_months * DAYS_PER_MONTH)
 
 
 def test_maturity_grows_with_preparation_and_contract_time():

@@ -54,21 +54,26 @@ class PaymentBehaviour:
         backlog = max(wl.backlog for wl in p.lists_served)
         return min(1.0, backlog / self.pressure_weeks)
 
-    def target(self, p: Provider) -> float:
-        """Progress (share of the need as judged) at which ``p`` stops care."""
+    def plan(self, p: Provider) -> tuple[float, float]:
+        """``(target, intensity)`` of ``p`` now: the progress (share of the need
+        as judged) at which it stops care, and the factor on the weekly intensity
+        it gives (before the unit's maximum)."""
         if p.idx < 0:                   # the access team
-            return 1.0
+            return 1.0, 1.0
         if p.billed_per_unit:
-            return 1.0 + self.extension
-        return 1.0 - self.under * self.pressure(p) if self.under else 1.0
+            return 1.0 + self.extension, 1.0 + self.heavier
+        if not self.under:
+            return 1.0, 1.0
+        share = 1.0 - self.under * self.pressure(p)
+        return share, math.sqrt(share)
+
+    def target(self, p: Provider) -> float:
+        """The progress at which ``p`` stops care (:meth:`plan`)."""
+        return self.plan(p)[0]
 
     def intensity(self, p: Provider) -> float:
-        """Factor on the weekly intensity ``p`` gives (before the unit's maximum)."""
-        if p.idx < 0:
-            return 1.0
-        if p.billed_per_unit:
-            return 1.0 + self.heavier
-        return math.sqrt(1.0 - self.under * self.pressure(p)) if self.under else 1.0
+        """The factor on the weekly intensity ``p`` gives (:meth:`plan`)."""
+        return self.plan(p)[1]
 
     def moves_to_other_funder(self, ep: Episode, p: Provider) -> bool:
         """A lump-sum provider about to admit ``ep`` for its first care moves it

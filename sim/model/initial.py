@@ -449,6 +449,7 @@ def load_initial_state(m) -> dict[str, int]:
         if ep.handovers == 0:
             ep.first_provider = p.idx
         ep.segments -= 1                    # the segment it is in (CareModel._start counts it)
+        ep.seg_target = m.behaviour.target(p)     # as its provider would have planned it
         m._start(ep, p, units, col["seg_days_left"][k], load, transaction=False)
 
     # waiting youths, longest waiting first within a priority class, so that

@@ -384,11 +384,11 @@ class CareModel:
                 self.unlist(ep)
                 self._finish(ep, EndState.DROPPED_OUT)
                 continue
+            limit = regime.admission_limit(p)      # first: it updates whether p is budget-tight
             if ep.started and self.need_met(ep, self.behaviour.target(p)):
                 self.unlist(ep)         # waiting for care it no longer needs (its target moved): done
                 self._finish(ep, EndState.COMPLETED)
                 continue
-            limit = regime.admission_limit(p)      # first: it updates whether p is budget-tight
             units, days = (self._team_dose(ep) if p is self.access_team else regime.dose(ep, p))
             units = min(units, self.max_units[ep.care_form])
             load = min(units * self.staff_per_unit[ep.care_form] + p.declaration_load, p.capacity)

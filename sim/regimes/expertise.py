@@ -40,6 +40,10 @@ class ExpertiseRegime(Regime):
         self._budget_released = 0.0     # EUR a year of budget that released staff carried, cumulated
         self._budget_moved = 0.0        # of which handed to the contracted providers
         self.budget_in_transit = 0.0    # EUR a year held with the staff in transit (paid to no one yet)
+        ramp, tl = self.spec.collaboration_ramp, self.cfg.timeline
+        self._mature_days = ramp.months_to_mature * DAYS_PER_MONTH       # maturity's time constant (days)
+        self._prep_days = max((tl.contract_start - ramp.award).days, 0) if ramp.award is not None else 0.0
+        self._t_start = tl.contract_start_day
         self._closing: list[Provider] = []
         self._keep: list[Provider] = []
         self._budget_per_staff: dict[int, float] = {}   # closing provider -> EUR a year per staff hour a week
@@ -131,14 +135,11 @@ class ExpertiseRegime(Regime):
         ``1 - exp(-(preparation + months since the start) / months_to_mature)``
         with the preparation the months from award to contract start; at
         simulation day ``at`` (default: now)."""
-        r = self.spec.collaboration_ramp
-        if r.months_to_mature <= 0:
+        tau = self._mature_days
+        if tau <= 0:
             return 1.0
-        tl = self.cfg.timeline
-        prep = max((tl.contract_start - r.award).days, 0) if r.award is not None else 0.0
         now = self.model.now if at is None else at
-        months = (prep + max(now - tl.contract_start_day, 0.0)) / DAYS_PER_MONTH
-        return 1.0 - math.exp(-months / r.months_to_mature)
+        return 1.0 - math.exp(-(self._prep_days + max(now - self._t_start, 0.0)) / tau)
 
     def _move_staff(self) -> None:
         """Staff that closing providers' caseloads no longer need leaves them;
@@ -286,10 +287,9 @@ class ExpertiseRegime(Regime):
         falls short is continued (``after_segment``)."""
         s = self.spec.judgement_error_sigma
         f = ep.care_form
-        b = self.model.behaviour
-        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i) * b.intensity(p), self.model.max_units[f])
+        ep.seg_target, factor = self.model.behaviour.plan(p)
+        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i) * factor, self.model.max_units[f])
         r = min(1.0, units / ep.need_intensity)
-        ep.seg_target = b.target(p)
         met = self.model.remaining_need_days(ep, ep.seg_target) / r
         return units, min(met, met * math.exp(s * ep.z_judge_d))
 

@@ -58,10 +58,11 @@ class ProductRegime(Regime):
         met (``behaviour.target``: the need as judged, plus any extension);
         over-dosing in intensity still wastes capacity while it lasts. Without
         product fit (M2) the need itself, at the provider's intensity."""
-        b, m = self.model.behaviour, self.model
-        target = ep.seg_target = b.target(p)
+        m = self.model
+        target, factor = m.behaviour.plan(p)
+        ep.seg_target = target
         if not self.product_fit or ep.product < 0:
-            units = min(ep.need_intensity * b.intensity(p), m.max_units[ep.care_form])
+            units = min(ep.need_intensity * factor, m.max_units[ep.care_form])
             return units, m.remaining_need_days(ep, target) / min(1.0, units / ep.need_intensity)
         prod = self._products[ep.product]
         met = m.remaining_need_days(ep, target) / min(1.0, prod.units_per_week / ep.need_intensity)
