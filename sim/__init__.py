@@ -14,7 +14,7 @@ from .errors import ConfigError, InvariantError, StoreError, SweepError
 from .experiment.provenance import package_version as _package_version
 from .model.policy import FollowUp, Regime
 from .regimes import REFORM, REGIMES, STATUS_QUO
-from .run import RunResult, run
+from .run import RunResult, run, run_branches
 from .table import Table
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
@@ -49,6 +49,6 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["Config", "ConfigError", "SweepError", "StoreError", "InvariantError", "load_config",
-           "with_overrides", "run", "RunResult", "Table", "REGIMES", "STATUS_QUO", "REFORM", "Regime", "FollowUp",
+           "with_overrides", "run", "run_branches", "RunResult", "Table", "REGIMES", "STATUS_QUO", "REFORM", "Regime", "FollowUp",
            "compare",
            "Comparison", "run_sweep", "load_results", "Results", "write_report", "__version__"]

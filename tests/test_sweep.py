@@ -420,17 +420,21 @@ def test_dask_missing_is_a_one_line_error(tmp_path, capsys, monkeypatch):
 
 # --------------------------------------------------------------------------- failures
 def _fail_on(monkeypatch, bad_regime: str, bad_seed: int):
-    """The sweep's ``run`` raises for one run (at 12 contracted providers)."""
+    """One run of the sweep raises (at 12 contracted providers): its branch of
+    ``run_branches`` gives the exception, as a branch that raises does."""
     import sim.experiment.sweep as sweep_module
 
-    real = sweep_module.run
+    real = sweep_module.run_branches
 
-    def run(cfg, regime="product", seed=1, **kw):
-        if regime == bad_regime and seed == bad_seed and cfg.regimes.expertise.contracted_providers == 12:
+    def run_branches(branches, seed=1, errors="raise", **kw):
+        out = real(branches, seed=seed, errors=errors, **kw)
+        bad = [regime == bad_regime and seed == bad_seed and cfg.regimes.expertise.contracted_providers == 12
+               for regime, cfg in branches]
+        if any(bad) and errors == "raise":
             raise RuntimeError("model blew up\non two lines")
-        return real(cfg, regime=regime, seed=seed, **kw)
+        return [RuntimeError("model blew up\non two lines") if b else r for b, r in zip(bad, out)]
 
-    monkeypatch.setattr(sweep_module, "run", run)
+    monkeypatch.setattr(sweep_module, "run_branches", run_branches)
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(reference, tmp_path, capsys, monkeypatch):

@@ -22,7 +22,7 @@ from ..errors import ConfigError, did_you_mean
 from ..model.metrics import METRICS, time_to_care_curve
 from ..model.streams import replication_seed
 from ..regimes import REGIMES
-from ..run import run
+from ..run import run_branches
 from ..table import Table
 from .executors import parallel_map
 
@@ -46,10 +46,15 @@ class Comparison:
     time_to_care: Table = field(default_factory=lambda: Table({}))
 
 
-def _one(args) -> tuple[dict, list[dict], dict]:
+def _replication(args) -> list[tuple[dict, list[dict], dict]]:
+    """One replication of every regime, from one shared warm-up (``run_branches``)."""
+    cfg, regimes, rep, seed = args
+    return [_reduce(res, rep) for res in run_branches([(regime, cfg) for regime in regimes], seed=seed)]
+
+
+def _reduce(res, rep: int) -> tuple[dict, list[dict], dict]:
     """One run: its summary row, its rows per contract year and its time-to-care curve."""
-    cfg, regime, rep, seed = args
-    res = run(cfg, regime=regime, seed=seed)
+    regime, seed = res.regime, res.seed
     head = {"replication": rep, "regime": regime, "seed": seed}
     row = {**head, "wall_seconds": res.wall_seconds, "events": res.events, **res.summary}
     years = [{**head, **r} for r in res.yearly.rows()]
@@ -65,7 +70,9 @@ def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1
     """Run each of ``regimes`` (default: every registered regime, status quo
     first) for ``replications`` paired replications and compare them: the
     difference is the last regime minus the first. ``workers`` > 1 runs them
-    on a process pool; the results do not depend on it."""
+    on a process pool; the results do not depend on it. The regimes of a
+    replication share one simulated warm-up (``sim.run.run_branches``), with
+    results identical to running each from day 0."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     regimes = list(REGIMES) if regimes is None else list(regimes)
@@ -73,8 +80,9 @@ def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1
         if r not in REGIMES:
             raise ConfigError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{did_you_mean(r, REGIMES)}")
     seeds = [replication_seed(seed, r) for r in range(replications)]
-    jobs = [(cfg, reg, rep, s) for rep, s in enumerate(seeds) for reg in regimes]
-    done = parallel_map(_one, jobs, workers, "replications" if progress else None)
+    jobs = [(cfg, tuple(regimes), rep, s) for rep, s in enumerate(seeds)]
+    done = [run for rep in parallel_map(_replication, jobs, workers, "replications" if progress else None)
+            for run in rep]
     runs = Table.from_rows([row for row, _, _ in done])
     yearly = Table.from_rows([y for _, years, _ in done for y in years])
     curves = [c for _, _, c in done]

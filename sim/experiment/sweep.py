@@ -1,6 +1,13 @@
 """Running a sweep: every (design point, regime, replication) once, results
 written to an append-safe store as runs finish, resumable at any moment.
 
+The runs of one replication whose design points share their warm-up (the
+status quo up to the contract switch, :func:`sim.config.branching.warm_up_key`)
+are one task: the warm-up is simulated once and every (point, regime) branches
+from it (``sim.run.run_branches``), and the status-quo arm, which reads nothing
+the points may differ in, runs once for all of them. The results are identical
+to running every run from day 0.
+
 Run ``(point, regime, r)`` uses seed ``replication_seed(spec.seed, r)``: the
 seed depends only on the root seed and the replication, so regimes AND design
 points share common random numbers. A run that raises is recorded (a row with
@@ -19,8 +26,10 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..run import run
+from ..run import run_branches
 from ..config import Config, config_to_dict
+from ..config.branching import warm_up_key
+from ..regimes import STATUS_QUO
 from ..errors import StoreError, SweepError
 from ..files import cell
 from ..model.metrics import METRICS
@@ -34,31 +43,51 @@ from .store import RUNS, TABLES, FORMATS, Key, Results, Store, load_results
 __all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
 
 
-# --------------------------------------------------------------------------- one run (in a worker)
+# --------------------------------------------------------------------------- one task (in a worker)
 @dataclass(frozen=True)
 class Task:
-    point: str
-    regime: str
+    """The runs of one replication that share a warm-up: ``(point, regime,
+    config)`` branches, run by :func:`execute` from one simulated warm-up."""
+
     replication: int
     seed: int
-    config: Config
+    branches: tuple[tuple[str, str, Config], ...]
     outputs: tuple[str, ...] = ()
 
 
-def execute(task: Task) -> dict[str, Any]:
-    """Run one task; never raises for a failing run (the error is returned)."""
+def execute(task: Task) -> list[dict[str, Any]]:
+    """Run a task's branches from one warm-up, one output per branch; never
+    raises for a failing run (its error is returned). Status-quo branches of
+    points that share the warm-up are one run: it reads nothing they differ in."""
     t = time.perf_counter()
+    unique: dict[tuple, int] = {}
+    runs: list[tuple[str, Config]] = []
+    slot = []
+    for _, regime, cfg in task.branches:
+        key = (regime,) if regime == STATUS_QUO else (regime, id(cfg))
+        if key not in unique:
+            unique[key] = len(runs)
+            runs.append((regime, cfg))
+        slot.append(unique[key])
     try:
-        res = run(task.config, regime=task.regime, seed=task.seed)
+        results = run_branches(runs, seed=task.seed, errors="return")
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-        return failed(exc, time.perf_counter() - t)
-    return {
-        "summary": {k: _number(v) for k, v in res.summary.items()},
-        "wall_seconds": float(res.wall_seconds),
-        "events": int(res.events),
-        "error": "",
-        "tables": {name: dict(getattr(res, name).columns) for name in task.outputs},
-    }
+        return [failed(exc, time.perf_counter() - t)] * len(task.branches)
+    shared = [sum(1 for s_ in slot if s_ == k) for k in range(len(runs))]
+    outs = []
+    for k in slot:
+        res = results[k]
+        if isinstance(res, BaseException):
+            outs.append(failed(res, math.nan))
+            continue
+        outs.append({
+            "summary": {m: _number(v) for m, v in res.summary.items()},
+            "wall_seconds": float(res.wall_seconds) / shared[k],
+            "events": int(res.events),
+            "error": "",
+            "tables": {name: dict(getattr(res, name).columns) for name in task.outputs},
+        })
+    return outs
 
 
 def failed(exc: BaseException, seconds: float = math.nan) -> dict[str, Any]:
@@ -231,6 +260,8 @@ class _Loop:
         self.failed_now = 0
         self.skipped = 0
         self.points = {p.id: p for p in sweep.points}
+        self.warm_up = {p.id: warm_up_key(p.config, (preload_file(p.config) or {}).get("sha256"))
+                        for p in sweep.points}
 
     def done(self, key: Key) -> bool:
         row = self.rows.get(key)
@@ -243,18 +274,36 @@ class _Loop:
         if todo and self.executor is None:
             self.executor, self.slots = self._stack.enter_context(self._open())
             self.window = window(self.executor, self.slots)
-        calls = ((key, self._task(key)) for key in todo)
+        calls = ((keys, self._task(keys)) for keys in self._groups(todo))
         with closing(as_finished(self.executor, execute, calls, self.window)) as finished:
-            for key, fut in finished:
+            for keys, fut in finished:
                 try:
-                    out = fut.result()
+                    outs = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. a worker process died or a broken pool
-                    out = failed(exc)
-                self._record(key, out)
+                    outs = [failed(exc)] * len(keys)
+                for key, out in zip(keys, outs):
+                    self._record(key, out)
 
-    def _task(self, key: Key) -> Task:
-        point, regime, rep = key
-        return Task(point, regime, rep, replication_seed(self.sweep.seed, rep), self.points[point].config,
+    def _groups(self, keys: Sequence[Key]) -> list[tuple[Key, ...]]:
+        """The runs to do as tasks: per replication, those whose points share
+        a warm-up, in the order of ``keys``; a group is split when there are
+        fewer groups than slots, so that every slot has work."""
+        groups: dict[tuple, list[Key]] = {}
+        for key in keys:
+            point, _, rep = key
+            groups.setdefault((rep, self.warm_up[point]), []).append(key)
+        parts = max(1, math.ceil(self.slots / len(groups))) if groups else 1
+        out = []
+        for g in groups.values():
+            k = min(parts, len(g))
+            size = math.ceil(len(g) / k)
+            out += [tuple(g[i:i + size]) for i in range(0, len(g), size)]
+        return out
+
+    def _task(self, keys: Sequence[Key]) -> Task:
+        rep = keys[0][2]
+        return Task(rep, replication_seed(self.sweep.seed, rep),
+                    tuple((point, regime, self.points[point].config) for point, regime, _ in keys),
                     self.sweep.outputs)
 
     def _record(self, key: Key, out: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config.schema import AdminTerms, Config, Switches
 from ..units import MONTHS_PER_YEAR, WHOLE_WEEKS_PER_YEAR
-from .waiting_list import Entry, WaitingList
+from .waiting_list import Entry, Tickets, WaitingList
 
 if TYPE_CHECKING:  # pragma: no cover
     from .behaviour import PaymentBehaviour
@@ -39,11 +39,12 @@ class CareHost(Protocol):
     behaviour: PaymentBehaviour         # what providers do because of how they are paid
     decision_uniform: Callable[[], float]         # the next uniform for a decision (assessment stream)
     gumbel: Callable[[int], np.ndarray]           # standard Gumbel noise (choices stream)
+    tickets: Tickets                    # the run's waiting-list tickets (for a regime's own lists)
 
     @property
     def now(self) -> float: ...
 
-    def draw(self, dist) -> float: ...
+    def draw(self, dist, name: str) -> float: ...
 
     def remaining_need_days(self, ep: Episode, target: float = 1.0) -> float: ...
 

@@ -13,7 +13,8 @@ experiment layer.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator, Optional
+from functools import partial
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -29,16 +30,40 @@ from .provider import Collective, Provider
 from .records import (COMPLETED, DROPPED_OUT, IN_CARE_AT_END, OTHER_FUNDER, WAITING_AT_END, EpisodeRecorder,
                       MonthlyRecorder)
 from .streams import GumbelBlock, SpecBlock, Streams, UniformBlock
-from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, WaitingList
+from .waiting_list import REGULAR, URGENT, URGENT_HANDOVER, Tickets, WaitingList
 from .world import World, build_world
 
 
-def _rows(cols: dict[str, np.ndarray], block: int = 4096) -> Iterator[tuple]:
-    """Latent rows in FIELDS order, converted to Python tuples a block at a time
-    (the draws themselves were made up front; this only bounds memory)."""
-    n = len(cols[FIELDS[0]])
-    for start in range(0, n, block):
-        yield from zip(*(cols[f][start:start + block].tolist() for f in FIELDS))
+class Arrivals:
+    """The pre-drawn referrals of youths new to care, handed out in time order:
+    ``time`` is the next one's (inf when none is left), :meth:`take` its latent
+    row in FIELDS order. Rows become Python tuples a block at a time (the draws
+    were made up front; this only bounds memory). A plain object, so a run
+    paused at the contract switch can be copied."""
+
+    __slots__ = ("times", "cols", "i", "n", "time", "_rows", "_block_start", "_block")
+
+    def __init__(self, times: np.ndarray, cols: dict[str, np.ndarray], block: int = 4096):
+        self.times = times.tolist()
+        self.cols = cols
+        self.n = len(self.times)
+        self.i = 0
+        self.time = self.times[0] if self.n else math.inf
+        self._block = block
+        self._block_start = 0
+        self._rows: list[tuple] = []
+
+    def take(self) -> tuple:
+        """The latent row of the referral at :attr:`time`; moves to the next."""
+        i = self.i
+        k = i - self._block_start
+        if k >= len(self._rows):
+            self._block_start, k = i, 0
+            end = i + self._block
+            self._rows = list(zip(*(self.cols[f][i:end].tolist() for f in FIELDS)))
+        self.i = i = i + 1
+        self.time = self.times[i] if i < self.n else math.inf
+        return self._rows[k]
 
 
 class CareModel:
@@ -58,6 +83,9 @@ class CareModel:
         self.world: World = build_world(cfg, self.streams.world)
         self.catalogue: Catalogue = self.world.catalogue
         self.env = CareEnvironment()
+        self.tickets = Tickets()          # waiting-list tickets of this run (shared by all its lists)
+        self.arrivals_stream: Optional[Arrivals] = None   # set by ``warm_up``
+        self.switched = False             # the regime under study has taken over (or never will)
         tl = cfg.timeline
         self.t_contract_start = tl.contract_start_day
         self.t_end = tl.end_day
@@ -66,8 +94,9 @@ class CareModel:
         self.staff_per_unit = [c.staff_hours_per_unit for c in forms]
         self.team_delivers = [c.delivered_by == "access_team" for c in forms]
         self.heavier_form = [self.catalogue.care_forms.index(c.heavier) if c.heavier else -1 for c in forms]
-        self.unit_price = np.array([[c.price_eur * cfg.demand.domains[d].price_factor for c in forms]
-                                    for d in self.catalogue.domains])      # (domain, form) EUR per unit
+        # [domain][form] EUR per unit (Python floats: numpy scalars would make every rate one)
+        self.unit_price = [[float(c.price_eur * cfg.demand.domains[d].price_factor) for c in forms]
+                           for d in self.catalogue.domains]
         self.team_unit_price = [c.price_eur for c in forms]
         self.need_intensity_dists = [c.need_intensity for c in forms]
         self.max_units = [c.unit_max for c in forms]          # physical maximum, units per week
@@ -75,25 +104,25 @@ class CareModel:
 
         w = self.world
         self.backlog = np.zeros(w.n)      # mirrors each provider's own list backlog (weeks)
-        self.providers = [Provider(j, w.names[j], float(w.staff_hours[j]), int(w.home[j]), self.backlog)
-                          for j in range(w.n)]
+        self.providers = [Provider(j, w.names[j], float(w.staff_hours[j]), int(w.home[j]), self.backlog,
+                                   self.tickets) for j in range(w.n)]
         self.log_size = np.log(w.staff_hours / np.median(w.staff_hours))
         self.open_mask = np.ones(w.n, dtype=bool)
         self._open_candidates: dict = {}
-        self.access_team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1)
+        self.access_team = Provider(-1, "access_team", cfg.access_team.care_hours_per_week, -1, None, self.tickets)
         self.access_team.billed_per_unit = False
         self.collectives: dict[int, Collective] = {}
         self._in_care_at: dict[int, dict[int, Episode]] = {j: {} for j in range(w.n)}
 
         # access team's assessments
-        self.assessment_list = WaitingList("assessment")
+        self.assessment_list = WaitingList("assessment", tickets=self.tickets)
         self.in_assessment = 0
         self.assessors = cfg.access_team.assessors
 
         # random numbers that are not a youth's latent attributes
         self.decision_uniform = UniformBlock(self.streams.assessment)
         self.gumbel = GumbelBlock(self.streams.choices)
-        self._spec_blocks: dict[int, SpecBlock] = {}
+        self._spec_blocks: dict[str, SpecBlock] = {}
         self.rereferral_cases = CaseSource(cfg, self.catalogue, self.streams.rereferrals)
 
         # state counters and totals (integrated lazily between changes)
@@ -136,17 +165,75 @@ class CareModel:
     # ================================================================== run
     def run(self, close: bool = True) -> None:
         """Simulate from day 0 to the end of the horizon (from a preloaded state
-        when ``timeline.initial_state`` is preloaded). ``close=False`` leaves the
-        youths still in the system open (no end-of-run records), e.g. for
-        :meth:`snapshot_state`."""
-        env = self.env
+        when ``timeline.initial_state`` is preloaded): :meth:`warm_up`, then
+        :meth:`go_on`. ``close=False`` leaves the youths still in the system
+        open (no end-of-run records), e.g. for :meth:`snapshot_state`."""
+        self.warm_up()
+        self.go_on(close)
+
+    def warm_up(self) -> None:
+        """Simulate the status quo up to the contract switch: every event before
+        the contract start and, at it, those before the contract-start event,
+        whose marks are taken; the run pauses there, before the regime under
+        study takes over (or at the end of the horizon, if that comes first).
+        The paused model can be pickled and each copy continued with
+        :meth:`branch` and :meth:`go_on`: the same result as running it from
+        day 0 (``sim.run.run_branches``)."""
+        if self.arrivals_stream is not None:
+            raise RuntimeError("warm_up: this model has already run")
         if self.cfg.timeline.initial_state == "preloaded":
             from .initial import load_initial_state
             load_initial_state(self)
-        env.process(self._months())
-        env.process(self._contract())
+        self.monthly.snapshot(self)
+        self.env.call_later(DAYS_PER_MONTH, self._month)
+        mark = self.t_contract_start - DAYS_PER_YEAR
+        if mark > 0:
+            self.env.call_later(mark, self._baseline_year)
+        else:
+            self.env.call_later(self.t_contract_start, self._contract_start)
         times, cols = referrals(self.cfg, self.catalogue, self.streams)
-        self._loop(times.tolist(), _rows(cols))
+        self.arrivals_stream = Arrivals(times, cols)
+        self._loop()
+        if not self.env.paused:       # the horizon ended before the contract start
+            self.switched = True
+
+    @property
+    def at_switch(self) -> bool:
+        """Paused at the contract switch (after :meth:`warm_up`, before :meth:`go_on`)."""
+        return self.env.paused
+
+    def branch(self, cfg: Config, regime: type[Regime]) -> None:
+        """Make this model, paused at the switch, continue as ``cfg`` under
+        ``regime``. ``cfg`` may differ from the model's config only in what
+        the status quo never reads before the switch (:func:`sim.config.warm_up_key`):
+        the expertise regime's terms, the lump-sum behaviours and its contracts
+        (the world's contracted providers and collectives, drawn last from the
+        world stream, are redrawn from the new config)."""
+        from ..config.branching import same_warm_up
+        if not self.at_switch:
+            raise RuntimeError("branch: the model is not paused at the contract switch")
+        why = same_warm_up(self.cfg, cfg)
+        if why:
+            raise ValueError(f"branch: the config differs before the switch ({why})")
+        if cfg is not self.cfg:
+            contracts = build_world(cfg, Streams(self.seed).world)
+            w = self.world
+            self.world = World(w.catalogue, w.names, w.staff_hours, w.home, w.proficiency, w.offers_form,
+                               w.products, w.product_index, w.candidates, contracts.contracted,
+                               contracts.collective, contracts.collective_names)
+            self.cfg = cfg
+            self.behaviour = PaymentBehaviour(cfg)
+        self.regime_under_study = regime
+
+    def go_on(self, close: bool = True) -> None:
+        """From the switch (or wherever :meth:`warm_up` stopped) to the end of
+        the horizon, then the end-of-run records (unless ``close`` is False)."""
+        if self.arrivals_stream is None:
+            raise RuntimeError("go_on: call warm_up first")
+        if self.at_switch:
+            self.env.paused = False
+            self._switch()
+            self._loop()
         self._accrue()
         if self.monthly.last_time() < self.env.now:
             self.monthly.snapshot(self)
@@ -154,7 +241,7 @@ class CareModel:
         if close:
             self._close_records()
 
-    def _loop(self, times: list, rows: Iterator[tuple]) -> None:
+    def _loop(self) -> None:
         """The event loop: SimPy's calendar merged with the pre-drawn arrival stream.
 
         Referrals of youths new to care are exogenous: their times and latent
@@ -162,15 +249,18 @@ class CareModel:
         resuming once per referral, the loop hands each referral to the care
         process when its time comes (before any SimPy event at the same time),
         then lets SimPy process its own events. SimPy's clock is advanced to the
-        referral time, which is exactly what a Timeout would do.
+        referral time, which is exactly what a Timeout would do. It returns at
+        the end of the horizon, or when an event paused the environment (the
+        contract switch); called again, it goes on where it stopped.
         """
-        env, end = self.env, self.t_end
+        env, end, arr = self.env, self.t_end, self.arrivals_stream
         step_before, advance_to = env.step_before, env.advance_to
         check = self.assert_invariants if self.check_invariants else None
-        n, i = len(times), 0
-        t_arr = times[0] if n else math.inf   # the next referral of a youth new to care
         while True:
-            step_before(min(t_arr, end), check)   # SimPy's events before the referral (or the end)
+            t_arr = arr.time    # the next referral of a youth new to care
+            step_before(t_arr if t_arr < end else end, check)   # SimPy's events before it (or the end)
+            if env.paused:
+                return
             if t_arr >= end:
                 advance_to(end)
                 return
@@ -178,55 +268,57 @@ class CareModel:
             youth = self.next_youth
             self.next_youth += 1
             self.arrivals += 1
-            self.refer(Episode(self._new_uid(), youth, 0, t_arr, next(rows)))
-            i += 1
-            t_arr = times[i] if i < n else math.inf
+            self.refer(Episode(self._new_uid(), youth, 0, t_arr, arr.take()))
             if check:
                 check()
 
-    def _months(self):
-        """Monthly bookkeeping: one row per month."""
-        env = self.env
+    def _month(self, _event=None) -> None:
+        """Monthly bookkeeping: one row per month (then again a month later)."""
+        self._accrue()
         self.monthly.snapshot(self)
-        while True:
-            yield env.timeout(DAYS_PER_MONTH)
-            self._accrue()
-            self.monthly.snapshot(self)
-            self.regime.on_month()
-            self._dispatch_all()
+        self.regime.on_month()
+        self._dispatch_all()
+        self.env.call_later(DAYS_PER_MONTH, self._month)
 
-    def _contract(self):
-        """The contract timeline: baseline year, the contract start, contract years."""
-        env = self.env
-        mark = self.t_contract_start - DAYS_PER_YEAR
-        if mark > 0:
-            yield env.timeout(mark)
-            self._accrue()
-            self.billed_a_year_before = self.totals["billed"]
-            self.spend_a_year_before = self._spend()
-        yield env.timeout(self.t_contract_start - env.now)
+    # the contract timeline: the baseline year, the contract start (the switch), contract years
+    def _baseline_year(self, _event=None) -> None:
+        self._accrue()
+        self.billed_a_year_before = self.totals["billed"]
+        self.spend_a_year_before = self._spend()
+        self.env.call_later(self.t_contract_start - self.env.now, self._contract_start)
+
+    def _contract_start(self, _event=None) -> None:
+        """The contract start: its marks, then a pause (the switch, :meth:`_switch`,
+        comes in :meth:`go_on`, so that a run can be branched here)."""
         self._accrue()
         self.spend_at_contract_start = self._spend()
         self.at_contract_start = self._marks()
+        self.env.paused = True
+
+    def _switch(self) -> None:
+        """The regime under study takes over (nothing changes for the status quo)."""
+        self.switched = True
         if self.regime_under_study is not type(self.regime):
             self.regime = self.regime_under_study(self)
             self.regime.activate()
         self.year_marks = [self.at_contract_start]
-        year = 0
-        while True:
-            yield env.timeout(DAYS_PER_YEAR)
-            self._accrue()
-            self.year_marks.append(self._marks())
-            year += 1
-            self.regime.on_contract_year(year)
-            self._dispatch_all()
+        self.contract_year = 0
+        self.env.call_later(DAYS_PER_YEAR, self._contract_year)
+
+    def _contract_year(self, _event=None) -> None:
+        self._accrue()
+        self.year_marks.append(self._marks())
+        self.contract_year += 1
+        self.regime.on_contract_year(self.contract_year)
+        self._dispatch_all()
+        self.env.call_later(DAYS_PER_YEAR, self._contract_year)
 
     # ================================================================== pathway
     def _new_uid(self) -> int:
         self.next_uid += 1
         return self.next_uid
 
-    def refer(self, ep: Episode) -> None:
+    def refer(self, ep: Episode, _event=None) -> None:
         """A referral arrives."""
         self.counts["referrals"] += 1
         self.active[ep.uid] = ep
@@ -242,28 +334,29 @@ class CareModel:
         """Start the clocks of a new wait (M6): deterioration after the youth's
         own threshold ``e_deteriorate x deterioration_mean_days`` of waiting, and
         leaving after ``e_patience x patience_mean_days``. One clock at a time:
-        most youths start care before either."""
+        most youths start care before either. The clocks name the episode by
+        its uid, so an episode that has ended is not kept alive (nor copied
+        with the run) by a clock that can no longer fire."""
         ep.wait_spell += 1
         spell = ep.wait_spell
         w = self.cfg.waiting
         patience = ep.e_patience * w.patience_mean_days
         worse = ep.e_deteriorate * w.deterioration_mean_days
         if worse < patience and not ep.deteriorated:
-            self.env.timeout(worse).callbacks.append(
-                lambda _e, ep=ep, p=patience - worse, s=spell: self._deterioration_due(ep, p, s))
+            self.env.call_later(worse, partial(self._deterioration_due, ep.uid, patience - worse, spell))
         else:
-            self.env.timeout(patience).callbacks.append(lambda _e, ep=ep, s=spell: self._renege(ep, s))
+            self.env.call_later(patience, partial(self._renege, ep.uid, spell))
 
     def _assess(self, ep: Episode) -> None:
         if self.in_assessment < self.assessors:
             self.in_assessment += 1
-            d = self.draw(self.cfg.access_team.assessment_days)
-            self.env.timeout(d).callbacks.append(lambda _e, ep=ep: self._assessed(ep))
+            d = self.draw(self.cfg.access_team.assessment_days, "assessment_days")
+            self.env.call_later(d, partial(self._assessed, ep))
         else:
             ep.est_work = 0.0
             self.assessment_list.push(ep, URGENT if ep.urgent else REGULAR, self.env.now)
 
-    def _assessed(self, ep: Episode) -> None:
+    def _assessed(self, ep: Episode, _event=None) -> None:
         self.in_assessment -= 1
         ep.assessed_time = self.env.now
         if self.assessment_list.head() is not None:
@@ -346,17 +439,19 @@ class CareModel:
             self.totals["list_time"] += listed
             ep.list_days += listed
 
-    def _deterioration_due(self, ep: Episode, until_renege: float, spell: int) -> None:
+    def _deterioration_due(self, uid: int, until_renege: float, spell: int, _event=None) -> None:
         """The youth's deterioration time passed; its patience runs out later."""
-        if ep.ended or ep.in_care or ep.wait_spell != spell:
+        ep = self.active.get(uid)     # None: the episode has ended
+        if ep is None or ep.ended or ep.in_care or ep.wait_spell != spell:
             return
         self._deteriorate(ep)
         if not ep.ended:
-            self.env.timeout(until_renege).callbacks.append(lambda _e, ep=ep, s=spell: self._renege(ep, s))
+            self.env.call_later(until_renege, partial(self._renege, uid, spell))
 
-    def _renege(self, ep: Episode, spell: int) -> None:
+    def _renege(self, uid: int, spell: int, _event=None) -> None:
         """The family's patience ran out: it leaves if this wait has not ended in care (M6)."""
-        if ep.ended or ep.in_care or ep.wait_spell != spell:
+        ep = self.active.get(uid)     # None: the episode has ended
+        if ep is None or ep.ended or ep.in_care or ep.wait_spell != spell:
             return
         if ep.waiting_list is None:
             ep.end_state = PENDING_DROPOUT   # in assessment, indication or a re-indication: leaves when that ends
@@ -467,7 +562,7 @@ class CareModel:
         ep.seg_load = load
         team = p is self.access_team
         rate = units / DAYS_PER_WEEK * (self.team_unit_price[ep.care_form] if team
-                                        else self.unit_price[ep.target_domain, ep.care_form])
+                                        else self.unit_price[ep.target_domain][ep.care_form])
         ep.seg_rate = rate
         p.used += load
         p.cut_caseload = 0.0
@@ -492,9 +587,7 @@ class CareModel:
                  and ep.u_shift < self.cfg.demand.need_shift_share)
         ep.seg_shift = shift
         ep.seg_duration = days * ep.u_shift_at if shift else days
-        token = ep.seg_token
-        self.env.timeout(ep.seg_duration).callbacks.append(
-            lambda _e, ep=ep, token=token: self._segment_end(ep, token))
+        self.env.call_later(ep.seg_duration, partial(self._segment_end, ep, ep.seg_token))
 
     def _stop(self, ep: Episode, p: Provider, transaction: bool = True) -> None:
         """Close the current care segment at the current time (bookkeeping only)."""
@@ -536,7 +629,7 @@ class CareModel:
     def _provider_of(self, ep: Episode) -> Provider:
         return self.access_team if ep.provider < 0 else self.providers[ep.provider]
 
-    def _segment_end(self, ep: Episode, token: int) -> None:
+    def _segment_end(self, ep: Episode, token: int, _event=None) -> None:
         if ep.seg_token != token or not ep.in_care:
             return  # transferred meanwhile
         p = self._provider_of(ep)
@@ -581,20 +674,20 @@ class CareModel:
             self.counts["reindications"] += 1
         if self.switches.waiting_effects and self.cfg.waiting.follow_up_effects:
             self._wait_clocks(ep)
-
-        def go(_e=None):
-            if ep.end_state is PENDING_DROPOUT:     # left during the re-indication
-                self._finish(ep, EndState.DROPPED_OUT)
-                return
-            if fu.reindicate:
-                self.regime.indicate(ep)
-                self._transaction(self.regime.admin.hours_per_allocation)
-            self.place(ep, fu.priority, self.env.now, fu.target)
-
         if fu.delay > 0:
-            self.env.timeout(fu.delay).callbacks.append(go)
+            self.env.call_later(fu.delay, partial(self._after_follow_up_delay, ep, fu))
         else:
-            go()
+            self._after_follow_up_delay(ep, fu)
+
+    def _after_follow_up_delay(self, ep: Episode, fu: FollowUp, _event=None) -> None:
+        """The follow-up's delay (a re-indication) is over: on to a list."""
+        if ep.end_state is PENDING_DROPOUT:     # left during the re-indication
+            self._finish(ep, EndState.DROPPED_OUT)
+            return
+        if fu.reindicate:
+            self.regime.indicate(ep)
+            self._transaction(self.regime.admin.hours_per_allocation)
+        self.place(ep, fu.priority, self.env.now, fu.target)
 
     def transfer(self, ep: Episode) -> None:
         """Move a youth in care to another provider (M7 transfer): a handover."""
@@ -622,7 +715,7 @@ class CareModel:
             self.counts["other_funder"] += 1
             # the cost shifted: its care as judged, at the catalogue price of its need
             ep.shifted_cost_eur = (ep.need_intensity * self.remaining_need_days(ep) / DAYS_PER_WEEK
-                                   * self.unit_price[ep.target_domain, ep.care_form])
+                                   * self.unit_price[ep.target_domain][ep.care_form])
             self.episodes.add(ep, OTHER_FUNDER, self.staff_per_unit, now)
             return
         else:
@@ -635,7 +728,7 @@ class CareModel:
             if t < self.t_end:
                 row[0] = ep.municipality
                 nxt = Episode(self._new_uid(), ep.youth_id, ep.episode + 1, t, tuple(row))
-                self.env.timeout(t - now).callbacks.append(lambda _e, nxt=nxt: self.refer(nxt))
+                self.env.call_later(t - now, partial(self.refer, nxt))
 
     def goal_probability(self, ep: Episode) -> float:
         """Logistic outcome model (docs/model.md)."""
@@ -713,7 +806,7 @@ class CareModel:
         lump sum unless it is paid per unit (then it only bounds the budget)."""
         self._accrue()
         p.accrue(self.env.now)
-        rate = eur_per_year / DAYS_PER_YEAR
+        rate = float(eur_per_year) / DAYS_PER_YEAR     # a Python float (not a numpy scalar)
         if not p.billed_per_unit:
             self.lump_rate += rate - p.budget_rate
         p.budget_rate = rate
@@ -766,11 +859,13 @@ class CareModel:
             self.t_accrued = now
 
     # ================================================================== helpers for regimes
-    def draw(self, dist) -> float:
-        """One draw from ``dist`` on the assessment stream (blocks per distribution)."""
-        block = self._spec_blocks.get(id(dist))
+    def draw(self, dist, name: str) -> float:
+        """One draw from ``dist`` on the assessment stream, in blocks per ``name``
+        (one name per config field drawn from, so a block survives a copy of
+        the run and a new config object)."""
+        block = self._spec_blocks.get(name)
         if block is None:
-            block = self._spec_blocks[id(dist)] = SpecBlock(dist, self.streams.assessment)
+            block = self._spec_blocks[name] = SpecBlock(dist, self.streams.assessment)
         return block()
 
     def offers(self, p: Provider, ep: Episode) -> bool:

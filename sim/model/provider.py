@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..units import DAYS_PER_WEEK, DAYS_PER_YEAR
-from .waiting_list import WaitingList
+from .waiting_list import Tickets, WaitingList
 
 
 class Provider:
@@ -15,7 +15,7 @@ class Provider:
         "valve_used", "budget_tight", "cut_caseload", "budget_rate", "budget_accrued", "budget_at_year_start",
     )
 
-    def __init__(self, idx: int, name: str, staff: float, home: int, backlogs=None):
+    def __init__(self, idx: int, name: str, staff: float, home: int, backlogs=None, tickets: Tickets | None = None):
         self.idx = idx
         self.name = name
         self.staff = staff              # staff hours per week
@@ -25,7 +25,7 @@ class Provider:
         self.used = 0.0                 # care (and declaration) hours per week in use
         self.open = True                # takes new youths
         self.billed_per_unit = True     # paid per unit delivered (else lump sum)
-        self.own_list = WaitingList(name, backlogs, idx)
+        self.own_list = WaitingList(name, backlogs, idx, tickets)
         self.own_list.servers.append(self)
         self.own_list.set_capacity(staff)
         self.lists_served: list[WaitingList] = [self.own_list]   # plus its collective's pooled lists

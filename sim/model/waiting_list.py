@@ -9,15 +9,25 @@ longer matches its entry, which is dropped when it reaches the head.
 from __future__ import annotations
 
 import heapq
-from itertools import count
 from typing import Any, NamedTuple, Optional
 
-_tickets = count(1)
 _tuple_new = tuple.__new__   # builds an Entry without the Python-level NamedTuple __new__
 
 URGENT_HANDOVER = 0  # a youth handed over or transferred mid-care
 URGENT = 1
 REGULAR = 2
+
+
+class Tickets:
+    """The ticket counter of one run, shared by all its lists: a ticket is
+    unique across lists (a stale entry never looks live after its youth moved)
+    and orders ties by the time of joining. Part of the run's state (it is
+    copied with it), never global."""
+
+    __slots__ = ("last",)
+
+    def __init__(self):
+        self.last = 0
 
 
 class Entry(NamedTuple):
@@ -34,10 +44,11 @@ class Entry(NamedTuple):
 class WaitingList:
     """One list that one or more providers (its ``servers``) admit from."""
 
-    __slots__ = ("name", "heap", "size", "work", "servers", "capacity", "mirror", "slot")
+    __slots__ = ("name", "heap", "size", "work", "servers", "capacity", "mirror", "slot", "tickets")
 
-    def __init__(self, name: str, mirror=None, slot: int = -1):
+    def __init__(self, name: str, mirror=None, slot: int = -1, tickets: Optional[Tickets] = None):
         self.name = name
+        self.tickets = Tickets() if tickets is None else tickets   # the run's counter (own one when alone)
         self.mirror = mirror   # optional numpy array that mirrors ``backlog`` at ``slot``
         self.slot = slot
         self.heap: list[Entry] = []
@@ -59,8 +70,9 @@ class WaitingList:
         return self.work / self.capacity if self.capacity > 0 else (1e9 if self.work > 0 else 0.0)
 
     def push(self, ep, priority: int, since: float) -> None:
-        ticket = next(_tickets)
-        ep.ticket = ticket
+        t = self.tickets
+        t.last += 1
+        ticket = ep.ticket = t.last
         ep.waiting_list = self
         heapq.heappush(self.heap, _tuple_new(Entry, (priority, since, ticket, ep)))
         self.size += 1

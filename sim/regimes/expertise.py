@@ -203,7 +203,7 @@ class ExpertiseRegime(Regime):
                                if w.proficiency[p.idx, d] >= self.proficiency_threshold and w.offers_form[p.idx, f]]
                     if not servers:
                         continue
-                    wl = WaitingList(f"{coll.name}/{cat.domains[d]}/{cat.care_forms[f]}")
+                    wl = WaitingList(f"{coll.name}/{cat.domains[d]}/{cat.care_forms[f]}", tickets=m.tickets)
                     self._pooled_lists.append(wl)
                     wl.servers = servers
                     coll.lists[d, f] = wl

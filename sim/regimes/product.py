@@ -82,9 +82,9 @@ class ProductRegime(Regime):
         if self.model.need_met(ep, ep.seg_target) or ep.segments >= self.spec.max_products_per_episode:
             return None
         if self.model.decision_uniform() < self.spec.reindication_probability:
-            return FollowUp(self.model.draw(self.spec.reindication_days), REGULAR, True)
+            return FollowUp(self.model.draw(self.spec.reindication_days, "reindication_days"), REGULAR, True)
         return None
 
     def on_need_shift(self, ep: Episode, p: Provider) -> FollowUp:
         """Another domain needs another product: a new indication and a new wait."""
-        return FollowUp(self.model.draw(self.spec.reindication_days), REGULAR, True)
+        return FollowUp(self.model.draw(self.spec.reindication_days, "reindication_days"), REGULAR, True)
