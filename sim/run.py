@@ -102,6 +102,7 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
             if errors == "raise":
                 raise
             out.append(exc)
+        m = None        # one finished branch at a time in memory, besides the paused original
     return out
 
 

@@ -146,7 +146,21 @@ class Regime:
         raise NotImplementedError
 
     def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
-        """Units per week and duration (days) of the next care segment."""
+        """Units per week and duration (days) of the next care segment at ``p``
+        (:meth:`intensity`, then :meth:`duration`)."""
+        plan = self.model.behaviour.plan(p)
+        units = self.intensity(ep, p, plan)
+        return units, self.duration(ep, p, units, plan)
+
+    def intensity(self, ep: Episode, p: Provider, plan: tuple[float, float]) -> float:
+        """Units per week ``p`` would give ``ep`` now, under the provider's
+        ``plan`` (``behaviour.plan(p)``: target and intensity factor). No side
+        effects: the care process asks it before it knows there is room."""
+        raise NotImplementedError
+
+    def duration(self, ep: Episode, p: Provider, units: float, plan: tuple[float, float]) -> float:
+        """Planned days of the segment ``ep`` starts at ``p`` with ``units`` a
+        week; sets ``ep.seg_target``, the progress at which care stops."""
         raise NotImplementedError
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:

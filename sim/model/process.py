@@ -463,6 +463,7 @@ class CareModel:
         """``p`` admits youths from the lists it serves while capacity allows."""
         regime = self.regime
         may_skip_head = regime.may_skip_head
+        team = p is self.access_team
         while p.open:
             best = None
             for wl in p.lists_served:
@@ -480,19 +481,26 @@ class CareModel:
                 self._finish(ep, EndState.DROPPED_OUT)
                 continue
             limit = regime.admission_limit(p)      # first: it updates whether p is budget-tight
-            if ep.started and self.need_met(ep, self.behaviour.target(p)):
+            plan = self.behaviour.plan(p)          # p's target and intensity factor now
+            if ep.started and self.need_met(ep, plan[0]):
                 self.unlist(ep)         # waiting for care it no longer needs (its target moved): done
                 self._finish(ep, EndState.COMPLETED)
                 continue
-            units, days = (self._team_dose(ep) if p is self.access_team else regime.dose(ep, p))
-            units = min(units, self.max_units[ep.care_form])
-            load = min(units * self.staff_per_unit[ep.care_form] + p.declaration_load, p.capacity)
+            # the intensity first: most attempts end here, for want of room
+            units = ep.need_intensity if team else regime.intensity(ep, p, plan)
+            f = ep.care_form
+            if units > self.max_units[f]:
+                units = self.max_units[f]
+            load = units * self.staff_per_unit[f] + p.declaration_load
+            if load > p.capacity:
+                load = p.capacity
             if p.used + load > limit + 1e-9:
                 return
             self.unlist(ep)
             if self.behaviour.moves_to_other_funder(ep, p):    # p would admit it, and moves it instead
                 self._finish(ep, EndState.OTHER_FUNDER)
                 continue
+            days = self._team_days(ep) if team else regime.duration(ep, p, units, plan)
             self._start(ep, p, units, days, load)
 
     def _deteriorate(self, ep: Episode) -> None:
@@ -527,9 +535,10 @@ class CareModel:
         else:
             wl.rework(ep, self.expected_work(ep))
 
-    def _team_dose(self, ep: Episode) -> tuple[float, float]:
-        ep.seg_target = 1.0     # the municipality's own care: no payment incentive
-        return ep.need_intensity, self.remaining_need_days(ep)
+    def _team_days(self, ep: Episode) -> float:
+        """The access team's own care: the need at its intensity, no payment incentive."""
+        ep.seg_target = 1.0
+        return self.remaining_need_days(ep)
 
     def remaining_need_days(self, ep: Episode, target: float = 1.0) -> float:
         """Days of care at full intensity until the youth's progress reaches

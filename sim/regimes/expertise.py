@@ -280,18 +280,19 @@ class ExpertiseRegime(Regime):
             hit = self._suitability_cache[key] = (cands, score)
         return hit[1]
 
-    def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
-        """Intensity and planned duration follow the need, with the provider's
-        judgement error (intensity capped at the unit's physical maximum).
-        Care stops when the need is met, whatever was planned; a plan that
-        falls short is continued (``after_segment``)."""
-        s = self.spec.judgement_error_sigma
-        f = ep.care_form
-        ep.seg_target, factor = self.model.behaviour.plan(p)
-        units = min(ep.need_intensity * math.exp(s * ep.z_judge_i) * factor, self.model.max_units[f])
+    # dose: intensity and planned duration follow the need, with the provider's
+    # judgement error (intensity capped at the unit's physical maximum). Care
+    # stops when the need is met, whatever was planned; a plan that falls short
+    # is continued (``after_segment``).
+    def intensity(self, ep: Episode, p: Provider, plan: tuple[float, float]) -> float:
+        units = ep.need_intensity * math.exp(self.spec.judgement_error_sigma * ep.z_judge_i) * plan[1]
+        return min(units, self.model.max_units[ep.care_form])
+
+    def duration(self, ep: Episode, p: Provider, units: float, plan: tuple[float, float]) -> float:
+        ep.seg_target = plan[0]
         r = min(1.0, units / ep.need_intensity)
         met = self.model.remaining_need_days(ep, ep.seg_target) / r
-        return units, min(met, met * math.exp(s * ep.z_judge_d))
+        return min(met, met * math.exp(self.spec.judgement_error_sigma * ep.z_judge_d))
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """Care is adjusted without a new indication: unmet need (a plan that

@@ -53,20 +53,23 @@ class ProductRegime(Regime):
         ep.product = best
         self.indicated[best] += 1
 
-    def dose(self, ep: Episode, p: Provider) -> tuple[float, float]:
-        """The indicated product; care stops early once the provider's target is
-        met (``behaviour.target``: the need as judged, plus any extension);
-        over-dosing in intensity still wastes capacity while it lasts. Without
-        product fit (M2) the need itself, at the provider's intensity."""
-        m = self.model
-        target, factor = m.behaviour.plan(p)
-        ep.seg_target = target
+    # dose: the indicated product; care stops early once the provider's target is
+    # met (``behaviour.target``: the need as judged, plus any extension);
+    # over-dosing in intensity still wastes capacity while it lasts. Without
+    # product fit (M2) the need itself, at the provider's intensity.
+    def intensity(self, ep: Episode, p: Provider, plan: tuple[float, float]) -> float:
         if not self.product_fit or ep.product < 0:
-            units = min(ep.need_intensity * factor, m.max_units[ep.care_form])
-            return units, m.remaining_need_days(ep, target) / min(1.0, units / ep.need_intensity)
+            return min(ep.need_intensity * plan[1], self.model.max_units[ep.care_form])
+        return self._products[ep.product].units_per_week
+
+    def duration(self, ep: Episode, p: Provider, units: float, plan: tuple[float, float]) -> float:
+        m = self.model
+        target = ep.seg_target = plan[0]
+        if not self.product_fit or ep.product < 0:
+            return m.remaining_need_days(ep, target) / min(1.0, units / ep.need_intensity)
         prod = self._products[ep.product]
         met = m.remaining_need_days(ep, target) / min(1.0, prod.units_per_week / ep.need_intensity)
-        return prod.units_per_week, min(prod.duration_days, met)
+        return min(prod.duration_days, met)
 
     def match(self, ep: Episode) -> WaitingList:
         m = self.model
