@@ -415,6 +415,7 @@ def load_initial_state(m) -> dict[str, int]:
     regime = m.regime
     displaced = 0
     subsets: dict[tuple, np.ndarray] = {}   # the same candidate subset is the same array (the choice caches it)
+    room_of = _Room(m)
     for k, ep in eps[IN_CARE]:
         f = ep.care_form
         units = min(col["seg_units"][k], m.max_units[f])
@@ -425,7 +426,7 @@ def load_initial_state(m) -> dict[str, int]:
             p = team if team.used + load <= team.capacity + 1e-9 else None
         else:
             cands = m.open_candidates(ep.target_domain, f)
-            room = np.array([_room(m, m.providers[j], units * spu) for j in cands.tolist()], dtype=bool)
+            room = room_of(cands, units * spu)
             if room.all():
                 p = regime.family_choice(ep, cands)
             elif room.any():
@@ -451,6 +452,7 @@ def load_initial_state(m) -> dict[str, int]:
         ep.segments -= 1                    # the segment it is in (CareModel._start counts it)
         ep.seg_target = m.behaviour.target(p)     # as its provider would have planned it
         m._start(ep, p, units, col["seg_days_left"][k], load, transaction=False)
+        room_of.update(p)
 
     # waiting youths, longest waiting first within a priority class, so that
     # day 0's admissions go to the head of each list.
@@ -498,9 +500,27 @@ def load_initial_state(m) -> dict[str, int]:
     return loaded
 
 
-def _room(m, p, hours: float) -> bool:
-    """``p`` is open and has room for a youth needing ``hours`` of care a week."""
-    if not p.open:
-        return False
-    load = min(hours + p.declaration_load, p.capacity)
-    return p.used + load <= m.regime.admission_limit(p) + 1e-9
+class _Room:
+    """Which of some providers are open and have room for a youth needing
+    ``hours`` of care a week: ``used + min(hours + declaration, capacity) <=
+    admission limit`` over numpy arrays of every provider, kept up to date
+    with :meth:`update` after each placement (a provider's limit depends only
+    on its own state)."""
+
+    def __init__(self, m):
+        self.m = m
+        ps = m.providers
+        self.open = np.array([p.open for p in ps], dtype=bool)
+        self.used = np.array([p.used for p in ps], dtype=float)
+        self.decl = np.array([p.declaration_load for p in ps], dtype=float)
+        self.cap = np.array([p.capacity for p in ps], dtype=float)
+        self.limit = np.array([m.regime.admission_limit(p) for p in ps], dtype=float)
+
+    def __call__(self, cands: np.ndarray, hours: float) -> np.ndarray:
+        load = np.minimum(hours + self.decl[cands], self.cap[cands])
+        return self.open[cands] & (self.used[cands] + load <= self.limit[cands] + 1e-9)
+
+    def update(self, p) -> None:
+        if p.idx >= 0:
+            self.used[p.idx] = p.used
+            self.limit[p.idx] = self.m.regime.admission_limit(p)
