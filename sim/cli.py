@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
+                   help="keep each replication's paused warm-up here and reuse it (the same base config, seed and code start at the switch; files of about 15 MB)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("check", parents=[config], help="validate a config and summarise it",
@@ -139,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Dask scheduler address (e.g. tcp://host:8786), or 'local' to start a LocalCluster")
     p.add_argument("--reps", type=positive_int, default=None, metavar="N",
                    help="replications per design point, overriding the spec (for a quick look)")
+    p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
+                   help="keep each replication's paused warm-up here and reuse it (the same base config, seed and code start at the switch; files of about 15 MB)")
     p.add_argument("--format", choices=("csv", "parquet", "auto"), default=None,
                    help="part file format of a new results folder (default csv; auto: parquet if pyarrow "
                    "is installed)")
@@ -255,7 +259,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     if args.workers is None:
         args.workers = min(os.cpu_count() or 1, 2 * args.reps)
-    cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress)
+    cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress,
+                      warm_up_cache=args.warm_up_cache)
     tl = cfg.timeline
     print(
         f"{cfg.region.name}: {cmp.replications} paired replication{'s' if cmp.replications != 1 else ''} "
@@ -354,7 +359,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         warnings.showwarning = _show_warning
         res = run_sweep(args.spec, args.out, executor=executor, workers=args.workers, scheduler=args.scheduler,
                         reps=args.reps, progress=progress, force=args.force, format=args.format,
-                        command=["caresim", *argv])
+                        command=["caresim", *argv], warm_up_cache=args.warm_up_cache)
     info = res.info
     reps = sorted(set(info["replications"].values()))
     reps_text = str(reps[0]) if len(reps) == 1 else f"{reps[0]}-{reps[-1]}"

@@ -1,10 +1,14 @@
 """Run one replication of one regime and return its result as data."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import pickle
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
 
 from .config import Config
 from .model.metrics import summarise, yearly
@@ -55,7 +59,7 @@ def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: b
 
 
 def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_invariants: bool = False,
-                 errors: str = "raise") -> list:
+                 errors: str = "raise", cache: Optional[Union[str, Path]] = None) -> list:
     """Run each ``(regime, cfg)`` of ``branches`` with seed ``seed`` from ONE
     warm-up: the status quo is simulated up to the contract switch once, the
     paused model is pickled, and each branch continues a copy of it (the
@@ -66,7 +70,9 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
     contracts and the lump-sum behaviours.
 
     ``errors="return"``: a branch that raises gives its exception in the list
-    instead of a RunResult (a failing warm-up, every branch). A branch's
+    instead of a RunResult (a failing warm-up, every branch). ``cache``: a
+    folder of paused models (:func:`warm_up_file`); one that is there is
+    loaded instead of simulated, one that is not is written. A branch's
     ``wall_seconds`` is its own time plus an equal share of the warm-up and
     the copying, so that they add up to the time spent."""
     if errors not in ("raise", "return"):
@@ -81,9 +87,17 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
             raise ValueError(f"run_branches: the configs differ before the switch ({why})")
     t = time.perf_counter()
     try:
-        base = build_model(base_cfg, base_regime, seed, check_invariants)
-        base.warm_up()
-        state = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL) if len(branches) > 1 else b""
+        path = warm_up_file(cache, base_cfg, seed, check_invariants) if cache is not None else None
+        state = _read_cached(path) if path is not None else None
+        base = _load(state) if state is not None else None
+        if base is None:            # not cached (or unreadable): simulate it
+            base = build_model(base_cfg, base_regime, seed, check_invariants)
+            base.warm_up()
+            state = b""
+            if len(branches) > 1 or path is not None:
+                state = pickle.dumps(base, protocol=pickle.HIGHEST_PROTOCOL)
+            if path is not None:
+                _write_atomic(path, state)
     except Exception as exc:
         if errors == "raise":
             raise
@@ -104,6 +118,54 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
             out.append(exc)
         m = None        # one finished branch at a time in memory, besides the paused original
     return out
+
+
+def warm_up_file(folder: Union[str, Path], cfg: Config, seed: int, check_invariants: bool = False) -> Path:
+    """Where ``folder`` keeps the paused model of ``cfg``'s warm-up with
+    ``seed``: named by the warm-up key (:func:`sim.config.branching.warm_up_key`,
+    with the preload snapshot's contents), the seed, the invariant checks and
+    a hash of the package's source, so a changed model never loads an old
+    state."""
+    from .config.branching import warm_up_key
+    pre = cfg.timeline.preload if cfg.timeline.initial_state == "preloaded" else None
+    extra = hashlib.sha256(Path(pre).read_bytes()).hexdigest() if pre else None
+    name = f"warm-up-{warm_up_key(cfg, extra)}-{int(seed)}-{int(bool(check_invariants))}-{_source_hash()}.pickle"
+    return Path(folder) / name
+
+
+@functools.lru_cache(maxsize=1)
+def _source_hash() -> str:
+    """A short hash of every module of the package (paths and contents)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _read_cached(path: Path) -> Optional[bytes]:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _load(state: bytes) -> Optional[CareModel]:
+    """A cached paused model, or None when the file does not load as one."""
+    try:
+        m = pickle.loads(state)
+    except Exception:  # noqa: BLE001 - a damaged cache file is simulated again
+        return None
+    return m if isinstance(m, CareModel) and m.at_switch else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` by a rename (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def result(m: CareModel, regime: str, seconds: float, shared_warm_up: int = 1) -> RunResult:

@@ -16,7 +16,7 @@ import sim
 from sim.config import config_to_dict
 from sim.config.branching import AFTER_SWITCH, READ_BEFORE, same_warm_up, warm_up_key
 from sim.model.process import CareModel
-from sim.run import build_model
+from sim.run import build_model, warm_up_file
 
 from conftest import ACHTERHOEK, TINY, small_config
 
@@ -239,3 +239,51 @@ def test_a_sweep_over_expertise_factors_warms_up_once_per_replication(tmp_path, 
         ref = sim.run(points[row["point"]], regime=row["regime"], seed=int(row["seed"]))
         for k in sim.model.metrics.METRICS:
             assert np.float64(row[k]).tobytes() == np.float64(ref.summary[k]).tobytes(), (row["point"], k)
+
+
+# --------------------------------------------------------------------------- the warm-up cache
+def test_a_cached_warm_up_is_loaded_not_simulated_and_gives_the_same_runs(tmp_path, monkeypatch):
+    cfg = small_config()
+    branches = [("product", cfg), ("expertise", cfg)]
+    first = sim.run_branches(branches, seed=4, cache=tmp_path)
+    files = list(tmp_path.glob("warm-up-*.pickle"))
+    assert len(files) == 1 and files[0] == warm_up_file(tmp_path, cfg, 4)
+    count = _Counting(monkeypatch)
+    again = sim.run_branches(branches, seed=4, cache=tmp_path)
+    assert count.warm_ups == 0 and sorted(count.go_ons) == ["expertise", "product"]
+    for a, b in zip(first, again):
+        assert_same_run(a, b)
+    # another seed, another file; a damaged file is simulated again and replaced
+    sim.run_branches(branches, seed=5, cache=tmp_path)
+    assert len(list(tmp_path.glob("warm-up-*.pickle"))) == 2
+    files[0].write_bytes(b"not a pickle")
+    count.warm_ups = 0
+    for a, b in zip(first, sim.run_branches(branches, seed=4, cache=tmp_path)):
+        assert_same_run(a, b)
+    assert count.warm_ups == 1 and files[0].read_bytes() != b"not a pickle"
+
+
+def test_the_cache_key_follows_the_warm_up_and_nothing_else(tmp_path):
+    cfg = small_config()
+    key = warm_up_file(tmp_path, cfg, 1).name
+    assert warm_up_file(tmp_path, small_config({"regimes.expertise.budget.level": 1.2}), 1).name == key
+    assert warm_up_file(tmp_path, small_config({"waiting.patience_mean_days": 900.0}), 1).name != key
+    assert warm_up_file(tmp_path, cfg, 2).name != key
+    assert warm_up_file(tmp_path, cfg, 1, check_invariants=True).name != key
+
+
+def test_compare_and_sweeps_reuse_the_cache(tmp_path, monkeypatch):
+    cfg = small_config()
+    cache = tmp_path / "cache"
+    ref = sim.compare(cfg, replications=2, seed=3, warm_up_cache=cache)
+    count = _Counting(monkeypatch)
+    again = sim.compare(cfg, replications=2, seed=3, warm_up_cache=cache)
+    assert count.warm_ups == 0
+    for k in sim.model.metrics.METRICS:
+        assert np.asarray(ref.runs.columns[k], float).tobytes() == np.asarray(again.runs.columns[k], float).tobytes()
+    spec = {"name": "cached", "base": str(ACHTERHOEK), "overrides": TINY, "seed": 11, "replications": 1,
+            "outputs": [], "factors": {"grid": {"regimes.expertise.budget.level": [0.9, 1.1]}}}
+    sim.run_sweep(spec, tmp_path / "a", executor="serial", progress=False, warm_up_cache=cache)
+    assert count.warm_ups == 1
+    sim.run_sweep(spec, tmp_path / "b", executor="serial", progress=False, warm_up_cache=cache)
+    assert count.warm_ups == 1      # the second sweep on the same base starts at the switch

@@ -12,7 +12,8 @@ referral in the horizon as a cumulative incidence per week (``time_to_care``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -48,8 +49,8 @@ class Comparison:
 
 def _replication(args) -> list[tuple[dict, list[dict], dict]]:
     """One replication of every regime, from one shared warm-up (``run_branches``)."""
-    cfg, regimes, rep, seed = args
-    return [_reduce(res, rep) for res in run_branches([(regime, cfg) for regime in regimes], seed=seed)]
+    cfg, regimes, rep, seed, cache = args
+    return [_reduce(res, rep) for res in run_branches([(regime, cfg) for regime in regimes], seed=seed, cache=cache)]
 
 
 def _reduce(res, rep: int) -> tuple[dict, list[dict], dict]:
@@ -66,13 +67,15 @@ def _reduce(res, rep: int) -> tuple[dict, list[dict], dict]:
 
 
 def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1,
-            progress: bool = False, regimes: Optional[Iterable[str]] = None) -> Comparison:
+            progress: bool = False, regimes: Optional[Iterable[str]] = None,
+            warm_up_cache: Optional[Union[str, Path]] = None) -> Comparison:
     """Run each of ``regimes`` (default: every registered regime, status quo
     first) for ``replications`` paired replications and compare them: the
     difference is the last regime minus the first. ``workers`` > 1 runs them
     on a process pool; the results do not depend on it. The regimes of a
     replication share one simulated warm-up (``sim.run.run_branches``), with
-    results identical to running each from day 0."""
+    results identical to running each from day 0; ``warm_up_cache``: a folder
+    that keeps (and reuses) each replication's paused warm-up."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     regimes = list(REGIMES) if regimes is None else list(regimes)
@@ -80,7 +83,7 @@ def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1
         if r not in REGIMES:
             raise ConfigError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{did_you_mean(r, REGIMES)}")
     seeds = [replication_seed(seed, r) for r in range(replications)]
-    jobs = [(cfg, tuple(regimes), rep, s) for rep, s in enumerate(seeds)]
+    jobs = [(cfg, tuple(regimes), rep, s, warm_up_cache) for rep, s in enumerate(seeds)]
     done = [run for rep in parallel_map(_replication, jobs, workers, "replications" if progress else None)
             for run in rep]
     runs = Table.from_rows([row for row, _, _ in done])

@@ -53,6 +53,7 @@ class Task:
     seed: int
     branches: tuple[tuple[str, str, Config], ...]
     outputs: tuple[str, ...] = ()
+    warm_up_cache: Optional[str] = None     # a folder of paused warm-ups (``run_branches(cache=...)``)
 
 
 def execute(task: Task) -> list[dict[str, Any]]:
@@ -70,7 +71,7 @@ def execute(task: Task) -> list[dict[str, Any]]:
             runs.append((regime, cfg))
         slot.append(unique[key])
     try:
-        results = run_branches(runs, seed=task.seed, errors="return")
+        results = run_branches(runs, seed=task.seed, errors="return", cache=task.warm_up_cache)
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         return [failed(exc, time.perf_counter() - t)] * len(task.branches)
     shared = [sum(1 for s_ in slot if s_ == k) for k in range(len(runs))]
@@ -248,8 +249,10 @@ class _Loop:
     finishes. The executor is opened on first need (a finished sweep that is
     run again starts no workers)."""
 
-    def __init__(self, sweep: Sweep, store: Store, stack: ExitStack, open_executor, bar):
+    def __init__(self, sweep: Sweep, store: Store, stack: ExitStack, open_executor, bar,
+                 warm_up_cache: Optional[str] = None):
         self.sweep, self.store, self.bar = sweep, store, bar
+        self.warm_up_cache = warm_up_cache
         self._stack, self._open = stack, open_executor
         self.executor = None
         self.slots = 0
@@ -304,7 +307,7 @@ class _Loop:
         rep = keys[0][2]
         return Task(rep, replication_seed(self.sweep.seed, rep),
                     tuple((point, regime, self.points[point].config) for point, regime, _ in keys),
-                    self.sweep.outputs)
+                    self.sweep.outputs, self.warm_up_cache)
 
     def _record(self, key: Key, out: Mapping[str, Any]) -> None:
         row = make_row(self.sweep, key, out)
@@ -368,7 +371,8 @@ def plan_keys(sweep: Sweep, counts: Mapping[str, int]) -> list[Key]:
 def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Union[str, Path],
               executor: str = "process", workers: Optional[int] = None, scheduler: Any = None,
               reps: Optional[int] = None, progress: bool = True, force: bool = False,
-              format: Optional[str] = None, command: Optional[Sequence[str]] = None) -> Results:
+              format: Optional[str] = None, command: Optional[Sequence[str]] = None,
+              warm_up_cache: Optional[Union[str, Path]] = None) -> Results:
     """Run (or resume) a sweep into ``out_dir`` and return its tables.
 
     ``spec``: a path to a YAML spec, a mapping (``base`` a path or a Config)
@@ -377,7 +381,9 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     address, or a Client/cluster object). ``reps`` overrides the spec's
     replications. ``format``: csv (default for a new store), parquet or auto
     (parquet when pyarrow is installed). ``force``: reuse a store made by a
-    different spec, deleting the runs that no longer apply.
+    different spec, deleting the runs that no longer apply. ``warm_up_cache``:
+    a folder that keeps each replication's paused warm-up and reuses it (a
+    second sweep on the same base starts at the switch; results unchanged).
     Raises :class:`sim.SweepError` (a user error, one line).
     """
     t0 = time.perf_counter()
@@ -392,7 +398,8 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
         bar = progress_bar(progress, "sweep")
         try:
             with ExitStack() as stack:
-                loop = _Loop(sweep, store, stack, lambda: open_executor(executor, workers, scheduler), bar)
+                loop = _Loop(sweep, store, stack, lambda: open_executor(executor, workers, scheduler), bar,
+                             str(Path(warm_up_cache).resolve()) if warm_up_cache is not None else None)
                 reps_ = sweep.replications
                 if isinstance(reps_, int):
                     counts = {p.id: reps_ for p in sweep.points}
