@@ -12,6 +12,7 @@ experiment layer.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import partial
 from typing import Iterable, Optional
@@ -85,7 +86,6 @@ class CareModel:
         self.env = CareEnvironment()
         self.tickets = Tickets()          # waiting-list tickets of this run (shared by all its lists)
         self.arrivals_stream: Optional[Arrivals] = None   # set by ``warm_up``
-        self.switched = False             # the regime under study has taken over (or never will)
         tl = cfg.timeline
         self.t_contract_start = tl.contract_start_day
         self.t_end = tl.end_day
@@ -194,8 +194,6 @@ class CareModel:
         times, cols = referrals(self.cfg, self.catalogue, self.streams)
         self.arrivals_stream = Arrivals(times, cols)
         self._loop()
-        if not self.env.paused:       # the horizon ended before the contract start
-            self.switched = True
 
     @property
     def at_switch(self) -> bool:
@@ -217,10 +215,9 @@ class CareModel:
             raise ValueError(f"branch: the config differs before the switch ({why})")
         if cfg is not self.cfg:
             contracts = build_world(cfg, Streams(self.seed).world)
-            w = self.world
-            self.world = World(w.catalogue, w.names, w.staff_hours, w.home, w.proficiency, w.offers_form,
-                               w.products, w.product_index, w.candidates, contracts.contracted,
-                               contracts.collective, contracts.collective_names)
+            self.world = dataclasses.replace(self.world, contracted=contracts.contracted,
+                                             collective=contracts.collective,
+                                             collective_names=contracts.collective_names)
             self.cfg = cfg
             self.behaviour = PaymentBehaviour(cfg)
         self.regime_under_study = regime
@@ -297,7 +294,6 @@ class CareModel:
 
     def _switch(self) -> None:
         """The regime under study takes over (nothing changes for the status quo)."""
-        self.switched = True
         if self.regime_under_study is not type(self.regime):
             self.regime = self.regime_under_study(self)
             self.regime.activate()
