@@ -1,43 +1,211 @@
-"""Experiment 5: ablation. Each mechanism M1-M8 switched off in turn: how much
-of the regime difference in waiting time, goal attainment and cost each explains."""
+"""Experiment 5: why the regimes differ. The paired regime difference (expertise
+minus the status quo, common random numbers) attributed to the features in
+which the expertise regime differs from the status quo
+(``regimes.expertise.features``) by exact Shapley values over all 2^k feature
+combinations, per replication, with paired 95% CIs; pairwise Shapley
+interactions, and the one-at-a-time parts (all on minus that one off) beside
+them. A feature off makes the expertise arm act as the status quo in that
+respect; all off is the equivalence (difference 0). Mechanisms both regimes
+share (waiting effects, the outcome model, demand) stay as they are.
+
+Writes attribution.csv (metric, feature, shapley, ci_low, ci_high,
+one_at_a_time, ...; feature ``total`` = all on minus all off), interactions.csv,
+figures/waterfall_<metric>.png and conclusion.txt."""
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from _common import DIFFERENCE, HEADLINE, arguments, base_overrides, by_regime, conclude, fmt_ci, output_dir, select, sweep
-from sim.config import MECHANISMS
+from _common import (DIFFERENCE, HEADLINE, arguments, base_overrides, conclude, fmt, fmt_ci, output_dir,
+                     sweep)
+import sim
+from sim import REFORM, STATUS_QUO
+from sim.analysis.shapley import interactions, one_at_a_time, shapley
 from sim.analysis.stats import t_interval
+from sim.config import FEATURES
+from sim.files import write_json
+from sim.experiment.provenance import file_sha256, provenance
+from sim.model.metrics import METRICS
+
+KEY = "regimes.expertise.features."
+#: what each feature is, for tables and figures
+LABELS = {
+    "contracts": "Contracted pool and transition",
+    "administration": "Administrative terms",
+    "dosing": "Dosing by need, no re-indication",
+    "routing": "Routing by expertise",
+    "collectives": "Collectives",
+    "payment": "Lump sum and ceiling",
+    "behaviour": "Lump-sum behaviour, selection",
+}
+#: --quick: three features (8 combinations), enough to exercise every step
+QUICK_FEATURES = ("administration", "dosing", "payment")
 
 
+def _extra(ap) -> None:
+    ap.add_argument("--features", nargs="+", choices=FEATURES, default=None,
+                    help=f"features to attribute over (default all {len(FEATURES)}; quick: "
+                         f"{' '.join(QUICK_FEATURES)}); the others stay on")
 
-def differences(runs, metric: str) -> dict[int, float]:
-    """Per replication: the reform minus the status quo."""
-    p, e = (rows.set_index("replication")[metric] for rows in by_regime(runs))
-    d = (e - p).dropna()
-    return {int(k): float(v) for k, v in d.items()}
+
+def _on(value) -> bool:
+    return str(value).strip().lower() in ("true", "1", "1.0")
+
+
+def games(runs, features: tuple[str, ...], metric: str) -> dict[int, np.ndarray]:
+    """Per replication, the game ``v[mask] = expertise(features in mask) - status
+    quo`` (length ``2**k``). Replications missing a combination are left out."""
+    k = len(features)
+    reg = np.asarray(runs["regime"])
+    rep = np.asarray(runs["replication"]).astype(int)
+    val = np.asarray(runs[metric], dtype=float)
+    mask = np.zeros(len(runs), dtype=int)
+    for i, f in enumerate(features):
+        mask |= np.array([_on(x) for x in np.asarray(runs[KEY + f])], dtype=int) << i
+    base: dict[int, float] = {}
+    for r, v in zip(rep[reg == STATUS_QUO], val[reg == STATUS_QUO]):
+        if base.setdefault(int(r), float(v)) != float(v) and not (v != v and base[int(r)] != base[int(r)]):
+            raise ValueError(f"replication {r}: the status-quo arm differs between design points")
+    out: dict[int, np.ndarray] = {}
+    for r in sorted(base):
+        g = np.full(1 << k, np.nan)
+        sel = (reg == REFORM) & (rep == r)
+        g[mask[sel]] = val[sel] - base[r]
+        if np.isfinite(g).all():
+            out[r] = g
+    return out
+
+
+def attribute(per_rep: dict[int, np.ndarray], features: tuple[str, ...]) -> tuple[list[dict], list[dict], float]:
+    """Rows of attribution.csv and interactions.csv for one metric, and the
+    largest efficiency error (|sum of Shapley values - total|) over replications."""
+    k = len(features)
+    phi = np.array([shapley(g) for g in per_rep.values()])
+    oat = np.array([one_at_a_time(g) for g in per_rep.values()])
+    inter = np.array([interactions(g) for g in per_rep.values()])
+    total = np.array([g[-1] - g[0] for g in per_rep.values()])
+    empty = np.array([g[0] for g in per_rep.values()])
+    efficiency = float(np.max(np.abs(phi.sum(axis=1) - total))) if len(total) else float("nan")
+    rows = []
+    for i, f in enumerate(features):
+        iv, io = t_interval(phi[:, i]), t_interval(oat[:, i])
+        rows.append({"feature": f, "label": LABELS[f], "shapley": iv.mean, "ci_low": iv.low, "ci_high": iv.high,
+                     "one_at_a_time": io.mean, "oat_ci_low": io.low, "oat_ci_high": io.high, "n": iv.n})
+    it = t_interval(total)
+    rows.append({"feature": "total", "label": "All features (regime difference)", "shapley": it.mean,
+                 "ci_low": it.low, "ci_high": it.high, "one_at_a_time": float(np.mean(oat.sum(axis=1))),
+                 "oat_ci_low": float("nan"), "oat_ci_high": float("nan"), "n": it.n,
+                 "all_off_difference_max": float(np.max(np.abs(empty)))})
+    pairs = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            iv = t_interval(inter[:, i, j])
+            pairs.append({"feature_a": features[i], "feature_b": features[j], "interaction": iv.mean,
+                          "ci_low": iv.low, "ci_high": iv.high, "n": iv.n})
+    return rows, pairs, efficiency
+
+
+def waterfall(path: Path, metric: str, rows: list[dict]) -> None:
+    """Bars from 0 to the total difference, one step per feature (its Shapley
+    value, with its CI), the one-at-a-time part as a marker beside it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = METRICS[metric]
+    parts = [r for r in rows if r["feature"] != "total"]
+    total = next(r for r in rows if r["feature"] == "total")
+    fig, ax = plt.subplots(figsize=(8, 0.55 * (len(parts) + 2) + 1.4))
+    y = np.arange(len(parts) + 1)[::-1]
+    start = 0.0
+    for yi, r in zip(y[:-1] if len(y) > 1 else y, parts):
+        v = r["shapley"]
+        ax.barh(yi, v, left=start, color="#2b8cbe" if v >= 0 else "#e34a33", height=0.6)
+        ax.errorbar(start + v, yi, xerr=[[v - r["ci_low"]], [r["ci_high"] - v]], fmt="none", color="k",
+                    capsize=3, lw=1)
+        ax.plot(r["one_at_a_time"], yi, marker="D", color="#555555", ms=5, ls="none")
+        start += v
+    ax.barh(y[-1], total["shapley"], color="#636363", height=0.6)
+    ax.errorbar(total["shapley"], y[-1], xerr=[[total["shapley"] - total["ci_low"]],
+                                               [total["ci_high"] - total["shapley"]]],
+                fmt="none", color="k", capsize=3, lw=1)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [r["label"] for r in parts] + ["Total (expertise - status quo)"])
+    ax.set_xlabel(f"{m.label}: difference ({m.unit})")
+    ax.set_title(f"{m.label}: Shapley attribution (bars, 95% CI); one-at-a-time (diamonds)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
-    args = arguments(__doc__, reps=10, quick_reps=2)
+    args = arguments(__doc__, reps=10, quick_reps=2, extra=_extra)
     out = output_dir("mechanisms", args)
-    mechs = list(MECHANISMS[:2]) if args.quick else list(MECHANISMS)
-    # one design point with everything on, then one per mechanism switched off (a coupled design)
-    cases = ["none"] + mechs
-    coupled = {f"mechanisms.{m}": [case != m for case in cases] for m in mechs}
-    runs = sweep(args, out, overrides=base_overrides(args), factors={"coupled": [coupled]}).runs
-    key = lambda m: {f"mechanisms.{x}": (x != m) for x in mechs}  # noqa: E731
-    full = select(runs, **{k: True for k in coupled})
-    lines = [f"regime difference ({DIFFERENCE}) with all mechanisms on, and the part each explains "
-             "(difference with it on minus with it off, paired over replications)"]
+    features = tuple(args.features or (QUICK_FEATURES if args.quick else FEATURES))
+    if len(set(features)) != len(features):
+        print(f"mechanisms.py: --features: got {' '.join(features)}; expected each feature once", file=sys.stderr)
+        raise SystemExit(2)
+    grid = {KEY + f: [True, False] for f in features}
+    runs = sweep(args, out, factors={"grid": grid}, overrides=base_overrides(args)).runs
+    attribution, pairs, lines = [], [], []
+    k = len(features)
+    lines.append(f"regime difference ({DIFFERENCE}) attributed to {k} features by exact Shapley values over "
+                 f"all {1 << k} combinations of the expertise arm (the status quo run once per replication, "
+                 "common random numbers), paired 95% t-CI over replications; one-at-a-time = all on minus that "
+                 "one off")
+    worst = 0.0
     for metric, unit in HEADLINE.items():
-        d_full = differences(full, metric)
-        lines.append(f"{metric}: all on {fmt_ci(t_interval(list(d_full.values())), unit, True)}")
-        for m in mechs:
-            sel = select(runs, **key(m))
-            d_off = differences(sel, metric)
-            explained = [d_full[r] - d_off[r] for r in d_full if r in d_off]
-            lines.append(f"  - {m}: explains {fmt_ci(t_interval(np.array(explained)), unit, True)}")
-    conclude(out, "Mechanism ablation", lines, args.quick)
+        per_rep = games(runs, features, metric)
+        if len(per_rep) < 2:
+            lines.append(f"{metric}: fewer than 2 complete replications; no attribution")
+            continue
+        rows, inter, eff = attribute(per_rep, features)
+        scale = max(1.0, max(abs(r["shapley"]) for r in rows))
+        worst = max(worst, eff / scale)
+        attribution += [{"metric": metric, **r} for r in rows]
+        pairs += [{"metric": metric, **p} for p in inter]
+        total = rows[-1]
+        empty = ("all features off: max |difference| " if k == len(FEATURES) else
+                 "these features off, the others on: max |difference| ")
+        lines.append(f"{METRICS[metric].label} ({unit}): total {fmt_ci(t_interval_of(total), unit, True)} "
+                     f"over {total['n']} replications ({empty}{total['all_off_difference_max']:.2g})")
+        ranked = sorted(rows[:-1], key=lambda r: -abs(r["shapley"]))
+        for r in ranked:
+            oat = r["one_at_a_time"]
+            lines.append(f"  - {r['label']}: Shapley {fmt_ci(t_interval_of(r), unit, True)}; one-at-a-time "
+                         f"{'+' if oat >= 0 else ''}{fmt(oat, unit, ref=r['shapley'])}")
+        strong = sorted(inter, key=lambda p: -abs(p["interaction"]))[:2]
+        if strong:
+            lines.append("    strongest interactions: " + "; ".join(
+                f"{LABELS[p['feature_a']]} x {LABELS[p['feature_b']]} "
+                f"{fmt_ci(t_interval_of(p, 'interaction'), unit, True)}" for p in strong))
+        waterfall(out / "figures" / f"waterfall_{metric}.png", metric, rows)
+    lines.append(f"efficiency: the Shapley values sum to the total in every replication (largest relative "
+                 f"error {worst:.1e})")
+    if attribution:
+        sim.Table.from_rows(attribution).write_csv(out / "attribution.csv")
+        sim.Table.from_rows(pairs).write_csv(out / "interactions.csv")
+        write_json(out / "attribution.json", {
+            "features": list(features), "replications": int(args.reps), "seed": int(args.seed),
+            "quick": bool(args.quick), "config": str(args.config),
+            "files": {n: file_sha256(out / n) for n in ("attribution.csv", "interactions.csv")},
+            **provenance(),
+        })
+    conclude(out, "Why the regimes differ: Shapley attribution over the regime's features", lines, args.quick)
+
+
+class _Iv:
+    """A row's mean and CI in the shape ``fmt_ci`` reads."""
+
+    def __init__(self, mean: float, low: float, high: float):
+        self.mean, self.low, self.high = mean, low, high
+
+
+def t_interval_of(row: dict, key: str = "shapley") -> _Iv:
+    return _Iv(row[key], row["ci_low"], row["ci_high"])
 
 
 if __name__ == "__main__":

@@ -308,6 +308,32 @@ class CollaborationRamp(_Model):
                                     "1 - exp(-(preparation + months since the start) / this); 0: mature at once")
 
 
+#: the respects in which the expertise regime differs from the status quo (``regimes.expertise.features``)
+FEATURES = ("contracts", "administration", "dosing", "routing", "collectives", "payment", "behaviour")
+
+
+class Features(_Model):
+    """``regimes.expertise.features``: the respects in which the expertise regime
+    differs from the status quo, each on by default. A feature switched off makes
+    the expertise arm act as the status quo does in that respect (and only the
+    expertise arm: the status quo is unchanged); with all off the two arms are
+    identical. The attribution (``experiments/mechanisms.py``) switches them."""
+
+    contracts: bool = Field(True, description="the contracted pool and the transition (M7); off: every "
+                            "provider keeps a contract")
+    administration: bool = Field(True, description="the expertise regime's administrative terms (M1); off: the "
+                                 "status quo's (regimes.product.admin)")
+    dosing: bool = Field(True, description="care dosed by need, continued without a new indication, need shifts "
+                         "handed over (M2); off: catalogue products, a new indication and a new wait")
+    routing: bool = Field(True, description="routing by expertise and backlog (M3); off: the families' choice, "
+                          "as in the status quo")
+    collectives: bool = Field(True, description="collectives that pool lists, consult and hand over (M4); off: none")
+    payment: bool = Field(True, description="the lump sum, population part and budget ceiling (M5); off: billed "
+                          "per unit at catalogue prices")
+    behaviour: bool = Field(True, description="provider behaviour under the lump sum and selection (M8); off: "
+                            "providers behave as the status quo's, paid per unit")
+
+
 class ExpertiseRegimeConfig(_Model):
     """``regimes.expertise``: the terms of the expertise-based regime (``sim.regimes.ExpertiseRegime``)."""
 
@@ -323,6 +349,7 @@ class ExpertiseRegimeConfig(_Model):
                                  "looks at when it passes over complex ones (M8)")
     transition: Transition
     collaboration_ramp: CollaborationRamp = CollaborationRamp()
+    features: Features = Features()
 
 
 class PerUnitBehaviour(_Model):

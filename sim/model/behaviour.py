@@ -45,6 +45,9 @@ class PaymentBehaviour:
         self.pressure_weeks = b.lump_sum.pressure_backlog_weeks
         self.other_funder = b.lump_sum.other_funder
         self.other_funder_min_need_days = b.lump_sum.other_funder_min_need_days
+        # lump-sum-paid providers act on the lump sum's incentives; False: as if paid per unit
+        # (set by the expertise regime when its ``behaviour`` feature is off)
+        self.lump_sum_incentives = True
 
     def pressure(self, p: Provider) -> float:
         """0..1: 1 when ``p`` is budget-tight (M5), else its longest list's
@@ -60,7 +63,7 @@ class PaymentBehaviour:
         it gives (before the unit's maximum)."""
         if p.idx < 0:                   # the access team
             return 1.0, 1.0
-        if p.billed_per_unit:
+        if p.billed_per_unit or not self.lump_sum_incentives:
             return 1.0 + self.extension, 1.0 + self.heavier
         if not self.under:
             return 1.0, 1.0
@@ -79,6 +82,7 @@ class PaymentBehaviour:
         """A lump-sum provider about to admit ``ep`` for its first care moves it
         to another funder instead: eligible (severe, a long need) and the
         youth's latent ``u_funder`` below the strength."""
-        return (self.other_funder > 0 and not p.billed_per_unit and p.idx >= 0 and not ep.started
+        return (self.other_funder > 0 and not p.billed_per_unit and self.lump_sum_incentives and p.idx >= 0
+                and not ep.started
                 and ep.severity >= 2 and ep.need_duration >= self.other_funder_min_need_days
                 and ep.u_funder < self.other_funder)

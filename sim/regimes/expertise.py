@@ -1,6 +1,14 @@
 """The expertise-based regime: ~60 providers on long contracts, a yearly lump
 sum plus a population-based part, care dosed by need, collectives that pool
-waiting lists, consult each other and hand youths over without a new wait."""
+waiting lists, consult each other and hand youths over without a new wait.
+
+Each respect in which it differs from the status quo is a feature
+(``regimes.expertise.features``); a feature that is off is done as the status
+quo does it, by the status quo's own policy (:class:`ProductRegime`), so that
+with every feature off the two arms are identical (``tests/test_features.py``)
+and the difference can be attributed to the features
+(``experiments/mechanisms.py``).
+"""
 from __future__ import annotations
 
 import math
@@ -11,6 +19,7 @@ import numpy as np
 from ..model.policy import CONTINUE, CareHost, FollowUp, Regime, weekly_declaration_hours
 from ..model.waiting_list import REGULAR, URGENT_HANDOVER, Entry, WaitingList
 from ..units import DAYS_PER_MONTH
+from .product import ProductRegime
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.episode import Episode
@@ -21,14 +30,19 @@ class ExpertiseRegime(Regime):
     bills_per_unit = False
 
     def __init__(self, model: CareHost):
-        super().__init__(model, model.cfg.regimes.expertise.admin)
-        self.spec = model.cfg.regimes.expertise
+        spec = model.cfg.regimes.expertise
+        f = self.features = spec.features
+        super().__init__(model, spec.admin if f.administration else model.cfg.regimes.product.admin)
+        self.spec = spec
         sw = model.switches
+        # the status quo's policy, for the features that are off (it draws nothing when it is made)
+        self._sq = ProductRegime(model) if not all(f.model_dump().values()) else None
         self.use_expertise = sw.expertise_match      # M3
-        self.collaborate = sw.collaboration          # M4
-        self.budget_ceiling = sw.budget_ceiling      # M5
-        self.provider_transition = sw.provider_transition   # M7
-        self.selection = sw.selection and self.spec.selection_strength > 0   # M8
+        self.collaborate = sw.collaboration and f.collectives          # M4
+        self.lump_sum = f.payment                    # M5: else billed per unit
+        self.budget_ceiling = sw.budget_ceiling and f.payment
+        self.provider_transition = sw.provider_transition and f.contracts   # M7
+        self.selection = sw.selection and f.behaviour and self.spec.selection_strength > 0   # M8
         self.proficiency_threshold = self.spec.routing.proficiency_threshold
         self.budget_total = 0.0
         self.valve_uses = 0
@@ -67,14 +81,19 @@ class ExpertiseRegime(Regime):
         closing = self._closing = [p for p in m.providers if not contracted[p.idx]]
         keep = self._keep = [p for p in m.providers if contracted[p.idx]]
         declaration = weekly_declaration_hours(self.admin.hours_per_declaration)
+        m.behaviour.lump_sum_incentives = self.features.behaviour
         for p in closing:
             m.close(p)
-        for p in keep:
-            m.set_terms(p, overhead_share=self.admin.overhead_share, billed_per_unit=False,
-                        declaration_load=declaration)
+        terms = (self.admin.overhead_share, not self.lump_sum, declaration)
+        changed = [p for p in keep if (p.overhead_share, p.billed_per_unit, p.declaration_load) != terms]
+        for p in changed:     # unchanged terms are left as they are (nothing to apply)
+            m.set_terms(p, overhead_share=terms[0], billed_per_unit=terms[1], declaration_load=terms[2])
         if self.collaborate:
             self._form_collectives(keep)
-        self._set_budgets(keep, closing)
+        if self.lump_sum:
+            self._set_budgets(keep, closing)
+        else:
+            self._budget_per_staff = {q.idx: 0.0 for q in closing}
         self.on_contract_year(0)
         for p in closing:  # families waiting for a provider that lost its contract move on
             for e in p.own_list.live():
@@ -84,7 +103,7 @@ class ExpertiseRegime(Regime):
                 for ep in list(m.in_care_at(p)):
                     m.transfer(ep)
         self._move_staff()
-        for p in keep:
+        for p in (keep if closing or self.collaborate else changed):
             m.dispatch(p)
 
     def _set_budgets(self, keep: list[Provider], closing: list[Provider]) -> None:
@@ -249,11 +268,18 @@ class ExpertiseRegime(Regime):
         return self.budget_total
 
     # -- the care process asks --------------------------------------------------------
+    def indicate(self, ep: Episode) -> None:
+        """No product (care is dosed by need); the status quo's product when dosing is off."""
+        if self._sq is not None and not self.features.dosing:
+            self._sq.indicate(ep)
+
     def match(self, ep: Episode) -> WaitingList:
         m = self.model
         d = ep.target_domain
-        cands = self.open_candidates(ep, d)
-        if self.use_expertise:
+        if not self.features.routing:
+            best = self._sq.choose(ep)       # as the status quo: the family chooses
+        elif self.use_expertise:
+            cands = self.open_candidates(ep, d)
             backlog = m.backlog[cands]
             pooled = self._pooled_slots.get((d, ep.care_form))
             if pooled is not None and pooled[0] is cands:   # a member's backlog is its pooled list's
@@ -262,7 +288,7 @@ class ExpertiseRegime(Regime):
             score = self._suitability(cands, d, ep.secondary, ep.municipality) - self._routing_wait_weight * backlog
             best = m.providers[int(cands[int(score.argmax())])]
         else:
-            best = self.family_choice(ep, cands)
+            best = self.family_choice(ep, self.open_candidates(ep, d))
         if ep.u_collab < self.maturity():        # the collective pools its lists (as it matures)
             return self._pooled(best, d, ep.care_form) or best.own_list
         return best.own_list
@@ -285,10 +311,14 @@ class ExpertiseRegime(Regime):
     # stops when the need is met, whatever was planned; a plan that falls short
     # is continued (``after_segment``).
     def intensity(self, ep: Episode, p: Provider, plan: tuple[float, float]) -> float:
+        if not self.features.dosing:
+            return self._sq.intensity(ep, p, plan)
         units = ep.need_intensity * math.exp(self.spec.judgement_error_sigma * ep.z_judge_i) * plan[1]
         return min(units, self.model.max_units[ep.care_form])
 
     def duration(self, ep: Episode, p: Provider, units: float, plan: tuple[float, float]) -> float:
+        if not self.features.dosing:
+            return self._sq.duration(ep, p, units, plan)
         ep.seg_target = plan[0]
         r = min(1.0, units / ep.need_intensity)
         met = self.model.remaining_need_days(ep, ep.seg_target) / r
@@ -298,11 +328,15 @@ class ExpertiseRegime(Regime):
         """Care is adjusted without a new indication: unmet need (a plan that
         fell short, or a product that ended at the switch) continues at the
         same provider without a new wait, contracted or grandfathered."""
+        if not self.features.dosing:
+            return self._sq.after_segment(ep, p)
         if not self.model.need_met(ep, ep.seg_target):      # the target it was planned with
             return CONTINUE
         return None
 
     def on_need_shift(self, ep: Episode, p: Provider) -> FollowUp:
+        if not self.features.dosing:
+            return self._sq.on_need_shift(ep, p)
         m = self.model
         d = ep.target_domain
         if p.open and m.world.proficiency[p.idx, d] >= self.proficiency_threshold:

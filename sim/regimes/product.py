@@ -72,12 +72,17 @@ class ProductRegime(Regime):
         return min(prod.duration_days, met)
 
     def match(self, ep: Episode) -> WaitingList:
+        return self.choose(ep).own_list
+
+    def choose(self, ep: Episode) -> Provider:
+        """The provider whose list the youth joins: for a follow-up, the same
+        provider with chance ``stay_with_provider``; else the family's choice."""
         m = self.model
         if ep.follow_up and ep.provider >= 0:
             prev = m.providers[ep.provider]
             if prev.open and m.offers(prev, ep) and m.decision_uniform() < self.spec.stay_with_provider:
-                return prev.own_list
-        return self.family_choice(ep, self.open_candidates(ep, ep.target_domain)).own_list
+                return prev
+        return self.family_choice(ep, self.open_candidates(ep, ep.target_domain))
 
     def after_segment(self, ep: Episode, p: Provider) -> Optional[FollowUp]:
         """Need left at the product's end (short of the provider's target): a
