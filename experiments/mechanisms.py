@@ -14,7 +14,6 @@ figures/waterfall_<metric>.png and conclusion.txt."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from sim.config import FEATURES
 from sim.files import write_json
 from sim.experiment.provenance import file_sha256, provenance
 from sim.model.metrics import METRICS
+from sim.present.figures import waterfall
 
 KEY = "regimes.expertise.features."
 #: what each feature is, for tables and figures
@@ -107,40 +107,6 @@ def attribute(per_rep: dict[int, np.ndarray], features: tuple[str, ...]) -> tupl
     return rows, pairs, efficiency
 
 
-def waterfall(path: Path, metric: str, rows: list[dict]) -> None:
-    """Bars from 0 to the total difference, one step per feature (its Shapley
-    value, with its CI), the one-at-a-time part as a marker beside it."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    m = METRICS[metric]
-    parts = [r for r in rows if r["feature"] != "total"]
-    total = next(r for r in rows if r["feature"] == "total")
-    fig, ax = plt.subplots(figsize=(8, 0.55 * (len(parts) + 2) + 1.4))
-    y = np.arange(len(parts) + 1)[::-1]
-    start = 0.0
-    for yi, r in zip(y[:-1] if len(y) > 1 else y, parts):
-        v = r["shapley"]
-        ax.barh(yi, v, left=start, color="#2b8cbe" if v >= 0 else "#e34a33", height=0.6)
-        ax.errorbar(start + v, yi, xerr=[[v - r["ci_low"]], [r["ci_high"] - v]], fmt="none", color="k",
-                    capsize=3, lw=1)
-        ax.plot(r["one_at_a_time"], yi, marker="D", color="#555555", ms=5, ls="none")
-        start += v
-    ax.barh(y[-1], total["shapley"], color="#636363", height=0.6)
-    ax.errorbar(total["shapley"], y[-1], xerr=[[total["shapley"] - total["ci_low"]],
-                                               [total["ci_high"] - total["shapley"]]],
-                fmt="none", color="k", capsize=3, lw=1)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(y, [r["label"] for r in parts] + ["Total (expertise - status quo)"])
-    ax.set_xlabel(f"{m.label}: difference ({m.unit})")
-    ax.set_title(f"{m.label}: Shapley attribution (bars, 95% CI); one-at-a-time (diamonds)", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def main() -> None:
     args = arguments(__doc__, reps=10, quick_reps=2, extra=_extra)
     out = output_dir("mechanisms", args)
@@ -182,7 +148,7 @@ def main() -> None:
             lines.append("    strongest interactions: " + "; ".join(
                 f"{LABELS[p['feature_a']]} x {LABELS[p['feature_b']]} "
                 f"{fmt_ci(t_interval_of(p, 'interaction'), unit, True)}" for p in strong))
-        waterfall(out / "figures" / f"waterfall_{metric}.png", metric, rows)
+        waterfall(rows, out / "figures" / f"waterfall_{metric}.png", metric)
     lines.append(f"efficiency: the Shapley values sum to the total in every replication (largest relative "
                  f"error {worst:.1e})")
     if attribution:

@@ -8,7 +8,7 @@ import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from .config import Config
 from .model.metrics import summarise, yearly
@@ -59,7 +59,8 @@ def run(cfg: Config, regime: str = "product", seed: int = 1, check_invariants: b
 
 
 def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_invariants: bool = False,
-                 errors: str = "raise", cache: Optional[Union[str, Path]] = None) -> list:
+                 errors: str = "raise", cache: Optional[Union[str, Path]] = None,
+                 keep: Optional[Callable[[RunResult], Any]] = None) -> list:
     """Run each ``(regime, cfg)`` of ``branches`` with seed ``seed`` from ONE
     warm-up: the status quo is simulated up to the contract switch once, the
     paused model is pickled, and each branch continues a copy of it (the
@@ -74,7 +75,9 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
     folder of paused models (:func:`warm_up_file`); one that is there is
     loaded instead of simulated, one that is not is written. A branch's
     ``wall_seconds`` is its own time plus an equal share of the warm-up and
-    the copying, so that they add up to the time spent."""
+    the copying, so that they add up to the time spent. ``keep``: what to keep
+    of each result (default all of it), applied as each branch ends, so that a
+    hundred branches need not hold a hundred episode tables at once."""
     if errors not in ("raise", "return"):
         raise ValueError(f"errors: got {errors!r}; expected 'raise' or 'return'")
     if not branches:
@@ -111,7 +114,8 @@ def run_branches(branches: Sequence[tuple[str, Config]], seed: int = 1, check_in
             if m.at_switch:
                 m.branch(cfg, regime_class(regime))
             m.go_on()
-            out.append(result(m, regime, time.perf_counter() - t + shared, shared_warm_up=len(branches)))
+            res = result(m, regime, time.perf_counter() - t + shared, shared_warm_up=len(branches))
+            out.append(keep(res) if keep is not None else res)
         except Exception as exc:
             if errors == "raise":
                 raise

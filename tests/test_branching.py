@@ -287,3 +287,16 @@ def test_compare_and_sweeps_reuse_the_cache(tmp_path, monkeypatch):
     assert count.warm_ups == 1
     sim.run_sweep(spec, tmp_path / "b", executor="serial", progress=False, warm_up_cache=cache)
     assert count.warm_ups == 1      # the second sweep on the same base starts at the switch
+
+
+def test_keep_applies_to_each_branch_as_it_ends():
+    """``keep``: what is kept of each result (so 129 branches need not hold 129
+    episode tables); the kept values are those of the full results."""
+    cfg = small_config()
+    branches = [("product", cfg), ("expertise", cfg),
+                ("expertise", sim.with_overrides(cfg, {"regimes.expertise.features.payment": False}))]
+    seen = []
+    kept = sim.run_branches(branches, seed=6, keep=lambda r: seen.append(r.regime) or dict(r.summary))
+    full = sim.run_branches(branches, seed=6)
+    assert seen == ["product", "expertise", "expertise"]
+    assert kept == [dict(r.summary) for r in full]

@@ -1,8 +1,8 @@
 """The regimes made equal (configs/sweeps/equivalence.yaml): on the *default*
-world, with everything that differs between the regimes switched off or set
-to the same value, the product and the expertise runs are identical in every
-summary metric, every episode record and every monthly and yearly row,
-except how care is paid (which is what the regimes are).
+world, with every feature of the expertise regime off (it acts as the status
+quo in every respect; the status-quo arm is the default one), the product and
+the expertise runs are identical in every summary metric, care cost included,
+every episode record and every monthly and yearly row (the regime's name aside).
 
 Run through the sweep runner, as a researcher would run the spec: one
 replication of each regime, two default-horizon runs on two workers."""
@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 import yaml
 
+from sim.config import FEATURES
 from sim.experiment.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "configs" / "sweeps" / "equivalence.yaml"
 
-#: defined by how care is paid: price x units in one regime, lump sums in the other
-PAYMENT_KEYS = {"care_cost_eur_per_year", "cost_per_goal_eur"}
-MONTHLY_PAYMENT = {"regime", "spending_eur", "billed_eur", "lump_sum_eur", "budget_eur"}
+#: nothing differs but the regime's name (payment too is the status quo's with the payment feature off)
+PAYMENT_KEYS: set[str] = set()
+MONTHLY_PAYMENT = {"regime"}
 RUN_COLUMNS = {"regime", "wall_seconds", "events", "status", "error", "finished_at", "seconds"}
 
 
@@ -50,9 +51,11 @@ def test_the_spec_is_the_default_world():
     assert (SPEC.parent / spec["base"]).resolve() == (ROOT / "configs" / "achterhoek.yaml").resolve()
     assert spec["regimes"] == ["product", "expertise"]
     assert not spec.get("factors")
+    assert set(spec["overrides"]) == {f"regimes.expertise.features.{f}" for f in FEATURES}
+    assert not any(spec["overrides"].values())
 
 
-def test_summaries_are_identical_but_for_payment(results):
+def test_summaries_are_identical(results):
     runs = results.runs
     p, e = _rows(runs, "product"), _rows(runs, "expertise")
     assert p.sum() == e.sum() == 1
@@ -62,12 +65,9 @@ def test_summaries_are_identical_but_for_payment(results):
     diff = {c: (np.asarray(runs[c])[p][0], np.asarray(runs[c])[e][0]) for c in metrics
             if not _same(np.asarray(runs[c])[p][0], np.asarray(runs[c])[e][0])}
     assert diff == {}
-    # payment does differ: that is the regime
-    pay = np.asarray(runs["care_cost_eur_per_year"])
-    assert pay[p][0] != pay[e][0]
 
 
-def test_yearly_rows_are_identical_but_for_payment(results):
+def test_yearly_rows_are_identical(results):
     y = results.yearly
     p, e = _rows(y, "product"), _rows(y, "expertise")
     assert p.sum() == e.sum() >= 3     # the real contract window: 3 full contract years
@@ -82,7 +82,7 @@ def _table(t, rows):
     return {c: np.asarray(t[c])[rows] for c in t.columns}
 
 
-def test_episode_records_and_months_are_identical_but_for_payment(results):
+def test_episode_records_and_months_are_identical(results):
     ep = results.episodes
     p, e = _rows(ep, "product"), _rows(ep, "expertise")
     assert p.sum() == e.sum() > 10000

@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: compare_regimes runs in CI; the others (about 20 s each) with ``pytest -m slow``
 SCRIPTS = ["compare_regimes"] + [pytest.param(n, marks=pytest.mark.slow) for n in (
-    "provider_count", "lump_sum_budget", "contract_start", "mechanisms", "sensitivity", "demand_growth")]
+    "provider_count", "lump_sum_budget", "contract_start", "mechanisms", "sensitivity", "demand_growth",
+    "uncertainty")]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

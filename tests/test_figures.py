@@ -110,3 +110,24 @@ def test_metric_labels_have_units():
     from sim.model.metrics import METRICS, SERIES
     for name in list(METRICS) + list(SERIES):
         assert figures.metric_label(name) != name.replace("_", " ").capitalize(), name
+
+
+def test_waterfall_from_attribution_rows_and_table(tmp_path):
+    rows = [{"metric": "care_cost_eur_per_year", "feature": f, "label": f.title(), "shapley": v, "ci_low": v - 1e6,
+             "ci_high": v + 1e6, "one_at_a_time": v * 1.2} for f, v in (("payment", -8e6), ("dosing", 2e6))]
+    rows.append({"metric": "care_cost_eur_per_year", "feature": "total", "label": "all", "shapley": -6e6,
+                 "ci_low": -9e6, "ci_high": -3e6, "one_at_a_time": -7.2e6})
+    other = [{**r, "metric": "wait_mean_weeks"} for r in rows]
+    path = figures.waterfall(rows + other, tmp_path / "w.png", "care_cost_eur_per_year")
+    _png_ok(path)
+    cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}     # a table (dict of columns) works too
+    _png_ok(figures.waterfall(cols, tmp_path / "w2.png", "care_cost_eur_per_year"))
+    with pytest.raises(ValueError, match="no 'total' row"):
+        figures.waterfall(rows[:2], tmp_path / "w3.png", "care_cost_eur_per_year")   # no total row
+
+
+def test_uncertainty_plot(tmp_path):
+    rng = np.random.default_rng(2)
+    d = rng.normal(-5, 2, size=200)
+    drivers = [(f"parameter {i}", float(r)) for i, r in enumerate(rng.uniform(-1, 1, size=14))]
+    _png_ok(figures.uncertainty_plot(d, drivers, tmp_path / "u.png", "wait_total_mean_weeks"))

@@ -70,8 +70,17 @@ def execute(task: Task) -> list[dict[str, Any]]:
             unique[key] = len(runs)
             runs.append((regime, cfg))
         slot.append(unique[key])
+    def output(res) -> dict[str, Any]:     # what is kept of a branch, as soon as it ends
+        return {
+            "summary": {m: _number(v) for m, v in res.summary.items()},
+            "wall_seconds": float(res.wall_seconds),
+            "events": int(res.events),
+            "error": "",
+            "tables": {name: dict(getattr(res, name).columns) for name in task.outputs},
+        }
+
     try:
-        results = run_branches(runs, seed=task.seed, errors="return", cache=task.warm_up_cache)
+        results = run_branches(runs, seed=task.seed, errors="return", cache=task.warm_up_cache, keep=output)
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         return [failed(exc, time.perf_counter() - t)] * len(task.branches)
     shared = [sum(1 for s_ in slot if s_ == k) for k in range(len(runs))]
@@ -81,13 +90,7 @@ def execute(task: Task) -> list[dict[str, Any]]:
         if isinstance(res, BaseException):
             outs.append(failed(res, math.nan))
             continue
-        outs.append({
-            "summary": {m: _number(v) for m, v in res.summary.items()},
-            "wall_seconds": float(res.wall_seconds) / shared[k],
-            "events": int(res.events),
-            "error": "",
-            "tables": {name: dict(getattr(res, name).columns) for name in task.outputs},
-        })
+        outs.append({**res, "wall_seconds": res["wall_seconds"] / shared[k]})
     return outs
 
 

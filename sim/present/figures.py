@@ -24,7 +24,7 @@ from ..regimes import REFORM, REGIMES, STATUS_QUO
 from ..units import DAYS_PER_WEEK
 
 __all__ = ["ecdf_waiting_times", "time_to_care", "time_series", "forest_plot", "response_curve", "morris_plot",
-           "cost_breakdown", "metric_label", "REGIME_COLOURS"]
+           "waterfall", "uncertainty_plot", "cost_breakdown", "metric_label", "REGIME_COLOURS"]
 
 DPI = 110
 
@@ -566,6 +566,81 @@ def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Opt
             ax.set_title(metric_label(str(o)), fontsize=10)
     _title(fig, title or "Morris screening: importance (μ*) and non-linearity/interaction (σ)")
     return _save(fig, out, formats)
+
+
+# --------------------------------------------------------------------------- attribution and uncertainty
+def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = None) -> Path:
+    """Shapley attribution of one metric's regime difference: a step per feature
+    from 0 to the total (bars with 95% CIs), the one-at-a-time part as a diamond
+    beside each. Rows as ``experiments/mechanisms.py`` writes them (``feature``,
+    ``label``, ``shapley``, ``ci_low``, ``ci_high``, ``one_at_a_time``; feature
+    ``total`` last), for this metric."""
+    rows = [r for r in (attribution if isinstance(attribution, list) else _rows_of(attribution))
+            if r.get("metric", metric) == metric]
+    parts = [r for r in rows if r["feature"] != "total"]
+    total = next((r for r in rows if r["feature"] == "total"), None)
+    if total is None:
+        raise ValueError(f"waterfall: no 'total' row for {metric!r}; expected the rows of attribution.csv")
+    k, unit = _scaled(metric, [r["shapley"] for r in rows] + [r["one_at_a_time"] for r in parts])
+    fig, axes = _figure(size=(8.0, 0.55 * (len(parts) + 2) + 1.5))
+    ax = axes[0, 0]
+    y = np.arange(len(parts) + 1)[::-1]
+    start = 0.0
+    for yi, r in zip(y[:-1], parts):
+        v, lo, hi = r["shapley"] / k, r["ci_low"] / k, r["ci_high"] / k
+        ax.barh(yi, v, left=start, color="#1f5f99" if v >= 0 else "#d9641c", height=0.6)
+        ax.errorbar(start + v, yi, xerr=[[v - lo], [hi - v]], fmt="none", color="k", capsize=3, lw=1)
+        ax.plot(r["one_at_a_time"] / k, yi, marker="D", color="#555555", ms=5, ls="none")
+        start += v
+    t, lo, hi = total["shapley"] / k, total["ci_low"] / k, total["ci_high"] / k
+    ax.barh(y[-1], t, color="#636363", height=0.6)
+    ax.errorbar(t, y[-1], xerr=[[t - lo], [hi - t]], fmt="none", color="k", capsize=3, lw=1)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [str(r["label"]) for r in parts] + [f"Total ({REFORM} - {STATUS_QUO})"])
+    ax.set_xlabel(f"{metric_label(metric, False)}: difference ({unit})")
+    _style(ax)
+    _title(fig, f"{metric_label(metric, False)}: Shapley attribution (bars, 95% CI); one-at-a-time (diamonds)")
+    return _save(fig, out, formats)
+
+
+def uncertainty_plot(differences, drivers: Sequence[tuple[str, float]], out, metric: str,
+                     formats: Optional[Sequence[str]] = None, top: int = 10) -> Path:
+    """A probabilistic sensitivity analysis of one metric: the ECDF of the paired
+    difference over the parameter sets (90% of them shaded, the mean dashed)
+    and a tornado of the ``top`` parameters by partial rank correlation
+    (``drivers``: (label, prcc) pairs)."""
+    d = _vector(differences)
+    d = np.sort(d[np.isfinite(d)])
+    k, unit = _scaled(metric, d)
+    fig, axes = _figure(1, 2, size=(12.0, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
+    a1, a2 = axes[0]
+    a1.step(d / k, np.arange(1, len(d) + 1) / len(d), where="post", color="#1f5f99")
+    lo, hi = np.quantile(d, [0.05, 0.95]) / k
+    a1.axvspan(lo, hi, color="#1f5f99", alpha=0.12, label="90% of parameter sets")
+    a1.axvline(0, color="k", lw=0.8)
+    a1.axvline(float(d.mean()) / k, color="#d9641c", lw=1, ls="--", label="mean")
+    a1.set_xlabel(f"{metric_label(metric, False)}: {REFORM} - {STATUS_QUO} ({unit})")
+    a1.set_ylabel("share of parameter sets at or below")
+    a1.legend(fontsize=8, loc="upper left")
+    a1.set_title("Distribution over the parameter sets", fontsize=10)
+    _style(a1)
+    strongest = sorted(drivers, key=lambda lr: abs(lr[1]))[-top:]
+    rho = np.array([r for _, r in strongest])
+    a2.barh(np.arange(len(rho)), rho, color=["#1f5f99" if r >= 0 else "#d9641c" for r in rho])
+    a2.set_yticks(np.arange(len(rho)), [str(lab) for lab, _ in strongest], fontsize=8)
+    a2.axvline(0, color="k", lw=0.8)
+    a2.set_xlim(-1, 1)
+    a2.set_xlabel("partial rank correlation with the difference")
+    a2.set_title(f"What drives it (the {len(rho)} strongest)", fontsize=10)
+    _style(a2)
+    _title(fig, metric_label(metric, False))
+    return _save(fig, out, formats)
+
+
+def _rows_of(table) -> list[dict]:
+    cols = _columns(table)
+    names = list(cols)
+    return [dict(zip(names, vals)) for vals in zip(*(np.asarray(cols[n]).tolist() for n in names))]
 
 
 # --------------------------------------------------------------------------- cost breakdown
