@@ -151,6 +151,7 @@ def main() -> None:
         waterfall(rows, out / "figures" / f"waterfall_{metric}.png", metric)
     lines.append(f"efficiency: the Shapley values sum to the total in every replication (largest relative "
                  f"error {worst:.1e})")
+    lines.append(in_short(attribution))
     if attribution:
         sim.Table.from_rows(attribution).write_csv(out / "attribution.csv")
         sim.Table.from_rows(pairs).write_csv(out / "interactions.csv")
@@ -161,6 +162,37 @@ def main() -> None:
             **provenance(),
         })
     conclude(out, "Why the regimes differ: Shapley attribution over the regime's features", lines, args.quick)
+
+
+def in_short(attribution: list[dict]) -> str:
+    """One paragraph: for the main metrics, which features make the difference
+    and which work against it (Shapley values whose 95% CI excludes 0)."""
+    parts = []
+    for metric in ("care_within_14w_share", "wait_total_mean_weeks", "goals_per_year", "care_cost_eur_per_year"):
+        rows = [r for r in attribution if r["metric"] == metric]
+        if not rows:
+            continue
+        total = next(r for r in rows if r["feature"] == "total")
+        unit = METRICS[metric].unit
+        clear = [r for r in rows if r["feature"] != "total" and (r["ci_low"] > 0 or r["ci_high"] < 0)]
+        same = sorted((r for r in clear if r["shapley"] * total["shapley"] > 0), key=lambda r: -abs(r["shapley"]))
+        against = sorted((r for r in clear if r["shapley"] * total["shapley"] < 0), key=lambda r: -abs(r["shapley"]))
+        resolved = total["ci_low"] > 0 or total["ci_high"] < 0
+        text = (f"{METRICS[metric].label.lower()} {_signed(total['shapley'])} {unit} (expertise - status quo"
+                f"{'' if resolved else '; its CI includes 0'})")
+        if same:
+            text += " comes mostly from " + ", ".join(f"{r['label'].lower()} ({_signed(r['shapley'])})"
+                                                     for r in same[:3])
+        if against:
+            text += "; " + ", ".join(f"{r['label'].lower()} ({_signed(r['shapley'])})"
+                                     for r in against[:2]) + " work against it"
+        parts.append(text)
+    return ("In short: " + "; ".join(parts) + ". Each part is an assumption of the model (docs/model.md): "
+            "read it with the ranges in experiments/uncertainty.py.") if parts else ""
+
+
+def _signed(v: float) -> str:
+    return ("+" if v >= 0 else "") + fmt(v)
 
 
 class _Iv:

@@ -571,8 +571,8 @@ def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Opt
 # --------------------------------------------------------------------------- attribution and uncertainty
 def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = None) -> Path:
     """Shapley attribution of one metric's regime difference: a step per feature
-    from 0 to the total (bars with 95% CIs), the one-at-a-time part as a diamond
-    beside each. Rows as ``experiments/mechanisms.py`` writes them (``feature``,
+    from 0 to the total (bars with 95% CIs); a diamond marks where the step
+    would end if it were the one-at-a-time part instead. Rows as ``experiments/mechanisms.py`` writes them (``feature``,
     ``label``, ``shapley``, ``ci_low``, ``ci_high``, ``one_at_a_time``; feature
     ``total`` last), for this metric."""
     rows = [r for r in (attribution if isinstance(attribution, list) else _rows_of(attribution))
@@ -590,7 +590,7 @@ def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = 
         v, lo, hi = r["shapley"] / k, r["ci_low"] / k, r["ci_high"] / k
         ax.barh(yi, v, left=start, color="#1f5f99" if v >= 0 else "#d9641c", height=0.6)
         ax.errorbar(start + v, yi, xerr=[[v - lo], [hi - v]], fmt="none", color="k", capsize=3, lw=1)
-        ax.plot(r["one_at_a_time"] / k, yi, marker="D", color="#555555", ms=5, ls="none")
+        ax.plot(start + r["one_at_a_time"] / k, yi, marker="D", color="#555555", ms=5, ls="none")
         start += v
     t, lo, hi = total["shapley"] / k, total["ci_low"] / k, total["ci_high"] / k
     ax.barh(y[-1], t, color="#636363", height=0.6)
@@ -599,7 +599,8 @@ def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = 
     ax.set_yticks(y, [str(r["label"]) for r in parts] + [f"Total ({REFORM} - {STATUS_QUO})"])
     ax.set_xlabel(f"{metric_label(metric, False)}: difference ({unit})")
     _style(ax)
-    _title(fig, f"{metric_label(metric, False)}: Shapley attribution (bars, 95% CI); one-at-a-time (diamonds)")
+    _title(fig, f"{metric_label(metric, False)}: Shapley attribution (bars, 95% CI); where the step would end "
+                f"with the one-at-a-time part (diamonds)")
     return _save(fig, out, formats)
 
 
