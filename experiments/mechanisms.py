@@ -125,6 +125,9 @@ def main() -> None:
     worst = 0.0
     for metric, unit in HEADLINE.items():
         per_rep = games(runs, features, metric)
+        if len(per_rep) < args.reps:
+            lines.append(f"{metric}: {args.reps - len(per_rep)} replication(s) left out: a combination failed or "
+                         "gave no value (see the runs' error column)")
         if len(per_rep) < 2:
             lines.append(f"{metric}: fewer than 2 complete replications; no attribution")
             continue

@@ -96,6 +96,9 @@ def main() -> None:
              " 90% interval over the sets; drivers by partial rank correlation (PRCC)"]
     for metric, unit in HEADLINE.items():
         d = diff[metric]
+        if np.isfinite(d).sum() < len(d):
+            lines.append(f"{metric}: {len(d) - int(np.isfinite(d).sum())} parameter set(s) left out: no paired "
+                         "value (a failed run; see the runs' error column)")
         lo, hi = quantile_interval(d)
         sign = BETTER.get(metric)
         better = probability(d, sign) if sign else float("nan")
@@ -125,6 +128,11 @@ def main() -> None:
         "files": {f: file_sha256(out / f) for f in ("psa_summary.csv", "prcc.csv", "psa_sets.csv")},
         **provenance(),
     })
+    shares = [r["monte_carlo_share"] for r in summary if r["monte_carlo_share"] == r["monte_carlo_share"]]
+    if shares:
+        lines.append(f"Monte Carlo noise (the chance variation between simulated worlds, {args.reps} replication(s) "
+                     f"per set) is {min(shares):.0%}-{max(shares):.0%} of the variance of a difference over the sets; "
+                     "the rest is the parameters' uncertainty. The intervals above hold both.")
     lines.append(policy_paragraph(summary, drivers))
     conclude(out, "How sure we are: probabilistic sensitivity of the regime difference", lines, args.quick)
 
