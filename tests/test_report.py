@@ -4,6 +4,7 @@ there, nothing is fetched from outside; and it renders in headless chromium
 (when /usr/bin/chromium is installed)."""
 from __future__ import annotations
 
+import html as html_lib
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -197,3 +198,21 @@ def test_report_renders_in_headless_chromium(sweep_dir, tmp_path):
     png = mod.screenshot(html, tmp_path / "shot.png", width=1200, height=4000, chromium="/usr/bin/chromium")
     ok, detail = mod.looks_rendered(png, 1200, 4000)
     assert ok, detail
+
+
+def test_tables_say_which_youths_count_and_warn_on_few_pairs(compare_dir, sweep_dir):
+    """Every metric row carries its definition (which youths it counts); a table
+    whose intervals rest on fewer than 5 pairs is preceded by a warning."""
+    from sim.model.metrics import METRICS
+    text = write_report(compare_dir).read_text()      # 3 pairs
+    assert text.count('class="warn"') >= 2 and "Only 3 pairs" in text
+    for m in ("care_within_14w_share", "wait_total_mean_weeks"):
+        assert html_lib.escape(METRICS[m].description) in text
+    text = write_report(sweep_dir).read_text()        # 2 pairs per point
+    assert "Only 2 pairs" in text
+
+
+def test_no_warning_with_enough_pairs():
+    from sim.present.report import MIN_PAIRS, _few
+    assert _few([MIN_PAIRS, 10], "pairs", "x") == ""
+    assert "Only 4 pairs" in _few([4, 10], "pairs", "x")

@@ -300,6 +300,8 @@ figure{margin:16px 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.85em;color:#444;max-width:900px}.note{color:#666;font-size:.88em}
 code{background:#f4f4f4;padding:0 3px}details{margin:16px 0}summary{cursor:pointer;font-weight:600}
 .fail td{color:#a93226}#cross-point-table{font-size:.78em}
+td.metric{white-space:normal;max-width:340px}.counts{display:block;color:#666;font-size:.82em;font-weight:normal}
+.warn{color:#8a4b00;background:#fff4e0;border-left:3px solid #e69500;padding:4px 8px}
 """
 
 
@@ -417,7 +419,7 @@ def _comparison_table(summary: dict, paired: dict, bonf: dict, point: str) -> st
         sa, sb = _summary_row(summary, a, metric), _summary_row(summary, b, metric)
         vals = [x for x in (r["mean_a"], r["mean_b"], r["diff_ci_low"], r["diff_ci_high"]) if _finite(x)]
         d = decimals_spec(metric, vals)
-        cells = [f'<td class="l" title="{html.escape(METRICS[metric].description if metric in METRICS else "")}">{html.escape(metric)}</td>',
+        cells = [_metric_cell(metric),
                  f"<td>{_mean_ci(sa, d)}</td>", f"<td>{_mean_ci(sb, d)}</td>",
                  _diff_cell(r, metric, d),
                  f"<td>{_ci(rb['diff_ci_low'], rb['diff_ci_high'], d) if rb else 'n/a'}</td>",
@@ -431,11 +433,13 @@ def _comparison_table(summary: dict, paired: dict, bonf: dict, point: str) -> st
             "<th>relative<br>diff.</th><th>p</th><th>pairs</th><th>corr.</th>"
             "<th>CRN var.<br>reduction</th><th>equiv.<br>factor</th></tr>")
     tid = "comparison-table" if not point else f"comparison-table-{_slug(point)}"
-    return (f'<div class="wrap"><table id="{tid}" class="comparison">\n{head}\n' + "\n".join(lines)
+    pairs = [int(n) for n in np.asarray(paired.get("n", [])).tolist() if _finite(n)]
+    return (_few(pairs, "pairs", f"{b} - {a}") +
+            f'<div class="wrap"><table id="{tid}" class="comparison">\n{head}\n' + "\n".join(lines)
             + "\n</table></div>\n<p class=\"note\">Bold: the 95% interval of the difference excludes zero. "
             f"Bonferroni: simultaneous intervals over the m={m} metrics. p: two-sided paired t-test. corr.: "
             "correlation of the regimes over replications. CRN var. reduction and equiv. factor: see Methods. "
-            "Hover over a metric for its definition.</p>")
+            "Under each metric: which youths it counts. pairs: the paired replications behind each interval.</p>")
 
 
 def _summary_table(summary: dict, point: Optional[str], table_id: Optional[str] = None) -> str:
@@ -445,14 +449,35 @@ def _summary_table(summary: dict, point: Optional[str], table_id: Optional[str] 
         metric = str(summary["metric"][i])
         d = decimals_spec(metric, [summary["mean"][i], summary["ci_low"][i], summary["ci_high"][i]])
         by = "".join(f'<td class="l">{html.escape(str(summary[c][i]))}</td>' for c in bycols)
-        lines.append(f'<tr>{by}<td class="l">{html.escape(metric)}</td><td>{summary["n"][i]}</td>'
+        lines.append(f'<tr>{by}{_metric_cell(metric)}<td>{summary["n"][i]}</td>'
                      f'<td>{fmt(summary["mean"][i], d)}</td><td>{fmt(summary["sd"][i], d)}</td>'
                      f'<td>{_ci(summary["ci_low"][i], summary["ci_high"][i], d)}</td>'
                      f'<td>{fmt(summary["half_width"][i], d)}</td></tr>')
     head = "".join(f'<th class="l">{c}</th>' for c in bycols)
     tid = table_id or ("summary-table" if not point else f"summary-table-{_slug(point)}")
-    return (f'<table id="{tid}"><tr>{head}<th class="l">metric</th><th>n</th><th>mean</th><th>sd</th>'
+    ns = [int(n) for n in np.asarray(summary.get("n", [])).tolist() if _finite(n)]
+    return (_few(ns, "replications", "a regime's mean") + f'<table id="{tid}"><tr>{head}<th class="l">metric</th><th>n</th><th>mean</th><th>sd</th>'
             "<th>95% t-CI</th><th>half-width</th></tr>\n" + "\n".join(lines) + "\n</table>")
+
+
+#: fewer pairs (or replications) than this and an interval is not to be relied on
+MIN_PAIRS = 5
+
+
+def _metric_cell(metric: str) -> str:
+    """The metric's name and, below it, which youths it counts (the registry's definition)."""
+    what = METRICS[metric].description if metric in METRICS else ""
+    return (f'<td class="l metric">{html.escape(metric)}'
+            + (f'<span class="counts">{html.escape(what)}</span>' if what else "") + "</td>")
+
+
+def _few(ns: Sequence[int], what: str, of: str) -> str:
+    """A warning above a table whose intervals rest on fewer than MIN_PAIRS pairs or replications."""
+    if not ns or min(ns) >= MIN_PAIRS:
+        return ""
+    return (f'<p class="warn">Only {min(ns)} {what} behind the intervals of {html.escape(of)} in the table '
+            f"below: with fewer than {MIN_PAIRS} the t-intervals are wide and rest on the normality of very few "
+            "values; run more replications before relying on them.</p>\n")
 
 
 def _plain_table(cols: dict, table_id: str, caption: str) -> str:
