@@ -1,38 +1,46 @@
 """Experiment 6: Morris screening of the uncertain parameters on the paired
-regime difference (expertise - product) in mean wait and goal attainment.
-Needs SALib (pip install 'caresim[salib]')."""
+regime difference (expertise - product) in total time waiting, care within 14
+weeks and goals attained. The parameters and their ranges are those of the
+reviewed uncertainty file (configs/uncertainty/achterhoek.yaml, as
+experiments/uncertainty.py uses; Morris levels span each range). Needs SALib
+(pip install 'caresim[salib]')."""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
-from _common import DIFFERENCE, arguments, base_overrides, by_regime, conclude, output_dir, require, sweep
+from _common import DIFFERENCE, ROOT, arguments, base_overrides, by_regime, conclude, output_dir, require, sweep
+from sim.errors import ConfigError
+from sim.experiment.uncertainty import load_uncertainty
 from sim.present.figures import morris_plot
 from sim.table import Table
 
-#: uncertain parameters (estimates in configs/achterhoek.yaml) and their ranges
-PARAMETERS = {
-    "regimes.expertise.budget.level": (0.8, 1.2),
-    "regimes.expertise.budget.ceiling_capacity_share": (0.4, 1.0),
-    "regimes.expertise.judgement_error_sigma": (0.0, 0.4),
-    "regimes.expertise.transition.retained_capacity_share": (0.3, 1.0),
-    "regimes.expertise.admin.overhead_share": (0.15, 0.30),
-    "regimes.product.admin.overhead_share": (0.30, 0.38),
-    "regimes.product.reindication_probability": (0.5, 1.0),
-    "waiting.patience_mean_days": (300.0, 900.0),
-}
-OUTPUTS = ("wait_mean_weeks", "goal_attained_rate")
+DEFAULT_FILE = ROOT / "configs" / "uncertainty" / "achterhoek.yaml"
+OUTPUTS = ("wait_total_mean_weeks", "care_within_14w_share", "goals_per_year")
+
+
+def _extra(ap) -> None:
+    ap.add_argument("--trajectories", type=int, default=None)
+    ap.add_argument("--uncertainty", default=str(DEFAULT_FILE), help="the file of parameter ranges")
 
 
 def main() -> None:
-    args = arguments(__doc__, reps=1, quick_reps=1,
-                     extra=lambda ap: ap.add_argument("--trajectories", type=int, default=None))
+    args = arguments(__doc__, reps=1, quick_reps=1, extra=_extra)
     require("SALib", "salib")
+    try:
+        spec, _, cfg_path = load_uncertainty(args.uncertainty)
+    except ConfigError as exc:
+        print(f"sensitivity.py: {exc}", file=sys.stderr)
+        raise SystemExit(2)
+    args.config = str(cfg_path)
+    ranges = {k: p.range for k, p in spec.parameters.items()}
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
     out = output_dir("sensitivity", args)
     r = args.trajectories or (2 if args.quick else 10)
-    names = list(PARAMETERS) if not args.quick else list(PARAMETERS)[:4]
-    problem = {"num_vars": len(names), "names": names, "bounds": [PARAMETERS[n] for n in names]}
+    names = list(ranges) if not args.quick else list(ranges)[:4]
+    problem = {"num_vars": len(names), "names": names, "bounds": [list(ranges[n]) for n in names]}
     X = sample.sample(problem, r, num_levels=4, seed=args.seed)
     coupled = {n: [float(v) for v in X[:, i]] for i, n in enumerate(names)}
     over = base_overrides(args, **({"timeline.end": "2024-07-01"} if args.quick else {}))
