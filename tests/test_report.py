@@ -130,8 +130,9 @@ def test_report_of_a_compare_folder(compare_dir):
     page = check_page(html)
     assert "comparison-table" in page.tables and "summary-all" in page.tables
     # time_to_care.csv of caresim compare gives the time-to-care figure
+    # and its monthly.csv and (thinned) episodes.csv the waiting list over time and the ECDF of waits
     assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png",
-                                "figures/time_to_care_all.png"}
+                                "figures/time_to_care_all.png", "figures/waits_all.png", "figures/series_all.png"}
     text = html.read_text()
     assert "caresim compare" in text
     # the comparison agrees with caresim's own comparison.csv
@@ -216,3 +217,29 @@ def test_no_warning_with_enough_pairs():
     from sim.present.report import MIN_PAIRS, _few
     assert _few([MIN_PAIRS, 10], "pairs", "x") == ""
     assert "Only 4 pairs" in _few([4, 10], "pairs", "x")
+
+
+def test_compare_writes_months_and_thinned_episodes(compare_dir):
+    """monthly.csv holds every run's months; episodes.csv at most the default
+    2000 evenly spaced records of each run (the manifest says so)."""
+    import json
+    mo = read_csv(compare_dir / "monthly.csv", ("regime",))
+    ep = read_csv(compare_dir / "episodes.csv", ("regime", "record_type"))
+    runs = read_csv(compare_dir / "runs.csv", ("regime",))
+    assert len(runs["regime"]) == 6
+    for reg in ("product", "expertise"):
+        for rep in range(3):
+            sel = (mo["regime"] == reg) & (mo["replication"] == rep)
+            assert sel.sum() == 42                      # 3.5 years of months, every run
+            assert 0 < ((ep["regime"] == reg) & (ep["replication"] == rep)).sum() <= 2000
+    assert json.loads((compare_dir / "manifest.json").read_text())["episodes_per_run"] == 2000
+
+
+def test_thin_keeps_evenly_spaced_rows():
+    from sim.experiment.compare import thin
+    cols = {"a": np.arange(10_001), "b": np.arange(10_001) * 2}
+    t = thin(cols, 100)
+    assert len(t["a"]) == 100 and t["a"][0] == 0 and t["a"][-1] == 10_000
+    assert np.all(np.diff(t["a"]) >= 100) and np.array_equal(t["b"], t["a"] * 2)
+    assert len(thin(cols, None)["a"]) == 10_001 and len(thin(cols, 0)["a"]) == 0
+    assert len(thin({"a": np.arange(5)}, 100)["a"]) == 5

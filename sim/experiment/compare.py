@@ -45,37 +45,61 @@ class Comparison:
     yearly: Table = field(default_factory=lambda: Table({}))
     trends: Table = field(default_factory=lambda: Table({}))
     time_to_care: Table = field(default_factory=lambda: Table({}))
+    monthly: Table = field(default_factory=lambda: Table({}))     # every run's months (replication, regime)
+    episodes: Table = field(default_factory=lambda: Table({}))    # the runs' episode records, maybe thinned
+    episodes_per_run: Optional[int] = None                        # the thinning (None: every record)
 
 
-def _replication(args) -> list[tuple[dict, list[dict], dict]]:
+def _replication(args) -> list[tuple]:
     """One replication of every regime, from one shared warm-up (``run_branches``)."""
-    cfg, regimes, rep, seed, cache = args
-    return [_reduce(res, rep) for res in run_branches([(regime, cfg) for regime in regimes], seed=seed, cache=cache)]
+    cfg, regimes, rep, seed, cache, per_run = args
+    return run_branches([(regime, cfg) for regime in regimes], seed=seed, cache=cache,
+                        keep=lambda res: _reduce(res, rep, per_run))
 
 
-def _reduce(res, rep: int) -> tuple[dict, list[dict], dict]:
-    """One run: its summary row, its rows per contract year and its time-to-care curve."""
+def _reduce(res, rep: int, per_run: Optional[int] = None) -> tuple:
+    """One run: its summary row, its rows per contract year, its time-to-care
+    curve, its monthly rows and its episode records (at most ``per_run`` of
+    them, evenly spaced; None: all)."""
     regime, seed = res.regime, res.seed
     head = {"replication": rep, "regime": regime, "seed": seed}
     row = {**head, "wall_seconds": res.wall_seconds, "events": res.events, **res.summary}
     years = [{**head, **r} for r in res.yearly.rows()]
     curve = time_to_care_curve(res.episodes, res.contract_start_day, res.end_day, TIME_TO_CARE_WEEKS)
-    n = len(curve["weeks"])
-    curve = {"regime": np.full(n, regime, dtype=object), "replication": np.full(n, rep),
-             "seed": np.full(n, seed), **curve}
-    return row, years, curve
+    return row, years, _tagged(curve, head), _tagged(res.monthly.columns, head), \
+        _tagged(thin(res.episodes.columns, per_run), head)
+
+
+def _tagged(cols: dict, head: dict) -> dict:
+    n = len(next(iter(cols.values()))) if cols else 0
+    return {"regime": np.full(n, head["regime"], dtype=object), "replication": np.full(n, head["replication"]),
+            "seed": np.full(n, head["seed"]), **{k: v for k, v in cols.items() if k not in head}}
+
+
+def thin(cols: dict, per_run: Optional[int]) -> dict:
+    """At most ``per_run`` rows, evenly spaced over the table (the first and
+    the last kept); None keeps every row, 0 none. Deterministic: the same run
+    gives the same rows."""
+    n = len(next(iter(cols.values()))) if cols else 0
+    if per_run is None or n <= per_run:
+        return dict(cols)
+    idx = np.unique(np.linspace(0, n - 1, per_run).round().astype(int)) if per_run > 0 else np.array([], int)
+    return {k: np.asarray(v)[idx] for k, v in cols.items()}
 
 
 def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1,
             progress: bool = False, regimes: Optional[Iterable[str]] = None,
-            warm_up_cache: Optional[Union[str, Path]] = None) -> Comparison:
+            warm_up_cache: Optional[Union[str, Path]] = None,
+            episodes_per_run: Optional[int] = 2000) -> Comparison:
     """Run each of ``regimes`` (default: every registered regime, status quo
     first) for ``replications`` paired replications and compare them: the
     difference is the last regime minus the first. ``workers`` > 1 runs them
     on a process pool; the results do not depend on it. The regimes of a
     replication share one simulated warm-up (``sim.run.run_branches``), with
     results identical to running each from day 0; ``warm_up_cache``: a folder
-    that keeps (and reuses) each replication's paused warm-up."""
+    that keeps (and reuses) each replication's paused warm-up;
+    ``episodes_per_run``: the episode records kept of each run for figures
+    (evenly spaced, :func:`thin`; None: all, 0: none)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     regimes = list(REGIMES) if regimes is None else list(regimes)
@@ -83,15 +107,19 @@ def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1
         if r not in REGIMES:
             raise ConfigError(f"unknown regime {r!r}, expected some of {list(REGIMES)}{did_you_mean(r, REGIMES)}")
     seeds = [replication_seed(seed, r) for r in range(replications)]
-    jobs = [(cfg, tuple(regimes), rep, s, warm_up_cache) for rep, s in enumerate(seeds)]
+    jobs = [(cfg, tuple(regimes), rep, s, warm_up_cache, episodes_per_run) for rep, s in enumerate(seeds)]
     done = [run for rep in parallel_map(_replication, jobs, workers, "replications" if progress else None)
             for run in rep]
-    runs = Table.from_rows([row for row, _, _ in done])
-    yearly = Table.from_rows([y for _, years, _ in done for y in years])
-    curves = [c for _, _, c in done]
-    ttc = Table({k: np.concatenate([c[k] for c in curves]) for k in curves[0]})
+    runs = Table.from_rows([d[0] for d in done])
+    yearly = Table.from_rows([y for d in done for y in d[1]])
+
+    def stack(i: int) -> Table:
+        parts = [d[i] for d in done]
+        return Table({k: np.concatenate([np.asarray(c[k]) for c in parts]) for k in parts[0]})
+
     return Comparison(runs, comparison_table(runs, regimes), seeds, replications, seed, regimes,
-                      yearly=yearly, trends=trend_table(yearly, runs, regimes), time_to_care=ttc)
+                      yearly=yearly, trends=trend_table(yearly, runs, regimes), time_to_care=stack(2),
+                      monthly=stack(3), episodes=stack(4), episodes_per_run=episodes_per_run)
 
 
 def comparison_table(runs, regimes: Optional[Sequence[str]] = None, level: float = 0.95) -> Table:

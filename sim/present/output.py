@@ -58,13 +58,17 @@ def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_
     regime: first and last contract year and the slope per year, see
     ``sim.experiment.compare.trend_table``), time_to_care.csv (the cumulative
     incidence of care and of dropout per regime, replication and week from
-    referral) with its figure time_to_care.png, and manifest.json."""
+    referral) with its figure time_to_care.png, monthly.csv (every run's
+    months), episodes.csv (each run's episode records, thinned to
+    ``cmp.episodes_per_run`` evenly spaced ones unless that is None) and
+    manifest.json (which records the thinning)."""
     out = prepare_dir(out)
     paths = [
         cmp.table.write_csv(out / "comparison.csv"),
         cmp.runs.write_csv(out / "runs.csv"),
     ]
-    for name, table in (("yearly", cmp.yearly), ("trends", cmp.trends), ("time_to_care", cmp.time_to_care)):
+    for name, table in (("yearly", cmp.yearly), ("trends", cmp.trends), ("time_to_care", cmp.time_to_care),
+                        ("monthly", cmp.monthly), ("episodes", cmp.episodes)):
         if table is not None and len(table):
             paths.append(table.write_csv(out / f"{name}.csv"))
     if cmp.time_to_care is not None and len(cmp.time_to_care):
@@ -75,7 +79,7 @@ def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_
         cfg, argv, cmp.seeds, [p.name for p in paths],
         subcommand="compare", config_path=str(config_path), overrides=dict(overrides),
         seed=int(cmp.seed), replications=int(cmp.replications), workers=int(workers),
-        regimes=list(cmp.regimes), confidence=0.95,
+        regimes=list(cmp.regimes), confidence=0.95, episodes_per_run=cmp.episodes_per_run,
         difference=f"{cmp.regimes[-1]} - {cmp.regimes[0]}, paired t" if len(cmp.regimes) > 1 else None,
     )
     paths.append(write_json(out / MANIFEST, info))
