@@ -131,3 +131,19 @@ def test_uncertainty_plot(tmp_path):
     d = rng.normal(-5, 2, size=200)
     drivers = [(f"parameter {i}", float(r)) for i, r in enumerate(rng.uniform(-1, 1, size=14))]
     _png_ok(figures.uncertainty_plot(d, drivers, tmp_path / "u.png", "wait_total_mean_weeks"))
+
+
+def test_yearly_differences(tmp_path):
+    rows = {"regime": [], "replication": [], "contract_year": [], "wait_mean_weeks": [], "care_cost_eur_per_year": []}
+    for rep in range(4):
+        for y in range(3):
+            for reg, shift in (("product", 0.0), ("expertise", -2.0 - y)):
+                rows["regime"].append(reg)
+                rows["replication"].append(rep)
+                rows["contract_year"].append(y)
+                rows["wait_mean_weeks"].append(10 + rep + shift + 0.1 * rep * y)
+                rows["care_cost_eur_per_year"].append(7e7 + 1e6 * shift)
+    cols = {k: np.array(v) for k, v in rows.items()}
+    _png_ok(figures.yearly_differences(cols, tmp_path / "y.png", ["wait_mean_weeks", "care_cost_eur_per_year"]))
+    with pytest.raises(ValueError, match="none of the metrics"):
+        figures.yearly_differences(cols, tmp_path / "z.png", ["goals_per_year"])

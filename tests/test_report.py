@@ -132,7 +132,8 @@ def test_report_of_a_compare_folder(compare_dir):
     # time_to_care.csv of caresim compare gives the time-to-care figure
     # and its monthly.csv and (thinned) episodes.csv the waiting list over time and the ECDF of waits
     assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png",
-                                "figures/time_to_care_all.png", "figures/waits_all.png", "figures/series_all.png"}
+                                "figures/time_to_care_all.png", "figures/waits_all.png", "figures/series_all.png",
+                                "figures/yearly_all.png"}      # and yearly.csv the differences per contract year
     text = html.read_text()
     assert "caresim compare" in text
     # the comparison agrees with caresim's own comparison.csv

@@ -24,7 +24,7 @@ from ..regimes import REFORM, REGIMES, STATUS_QUO
 from ..units import DAYS_PER_WEEK
 
 __all__ = ["ecdf_waiting_times", "time_to_care", "time_series", "forest_plot", "response_curve", "morris_plot",
-           "waterfall", "uncertainty_plot", "cost_breakdown", "metric_label", "REGIME_COLOURS"]
+           "yearly_differences", "waterfall", "uncertainty_plot", "cost_breakdown", "metric_label", "REGIME_COLOURS"]
 
 DPI = 110
 
@@ -565,6 +565,49 @@ def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Opt
         if o is not None:
             ax.set_title(metric_label(str(o)), fontsize=10)
     _title(fig, title or "Morris screening: importance (μ*) and non-linearity/interaction (σ)")
+    return _save(fig, out, formats)
+
+
+# --------------------------------------------------------------------------- per contract year
+def yearly_differences(yearly, out, metrics: Sequence[str], point: Any = None, level: float = 0.95,
+                       formats: Optional[Sequence[str]] = None) -> Path:
+    """The paired difference (reform minus status quo) per contract year, one
+    panel per metric: the mean over replications with its ``level`` t-interval
+    (pairs matched on replication). ``yearly``: rows per run and contract year,
+    as ``caresim compare`` writes ``yearly.csv``."""
+    cols, _ = _select(_columns(yearly), point, "yearly")
+    for need in ("regime", "replication", "contract_year"):
+        if need not in cols:
+            raise KeyError(f"yearly table has no {need!r} column")
+    metrics = [m for m in metrics if m in cols]
+    if not metrics:
+        raise ValueError("yearly_differences: none of the metrics is in the table")
+    reg = np.asarray(cols["regime"]).astype(str)
+    rep = np.asarray(cols["replication"]).astype(int)
+    year = np.asarray(cols["contract_year"]).astype(int)
+    years = sorted(set(year.tolist()))
+    fig, axes = _figure(1, len(metrics), size=(4.2 * len(metrics), 3.8))
+    for j, metric in enumerate(metrics):
+        ax = axes[0, j]
+        val = _vector(cols[metric])
+        k, unit = _scaled(metric, val)
+        means, lows, highs = [], [], []
+        for y in years:
+            a = {r: v for r, v, g, yy in zip(rep, val, reg, year) if g == STATUS_QUO and yy == y}
+            d = [v - a[r] for r, v, g, yy in zip(rep, val, reg, year) if g == REFORM and yy == y and r in a]
+            iv = t_interval(np.array(d, dtype=float), level)
+            means.append(iv.mean / k)
+            lows.append(iv.low / k)
+            highs.append(iv.high / k)
+        x = np.array(years) + 1
+        m, lo, hi = np.array(means), np.array(lows), np.array(highs)
+        ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o-", color=regime_colour(REFORM), capsize=3)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(x, [f"year {v}" for v in x])
+        ax.set_ylabel(f"{REFORM} - {STATUS_QUO} ({unit})")
+        ax.set_title(metric_label(metric, False), fontsize=10)
+        _style(ax)
+    _title(fig, f"Paired difference per contract year (mean, {100 * level:g}% t-CI over replications)", point)
     return _save(fig, out, formats)
 
 

@@ -60,6 +60,7 @@ class Loaded:
     monthly: Optional[dict] = None
     comparison: Optional[dict] = None
     time_to_care: Optional[dict] = None          # caresim compare's time_to_care.csv
+    yearly: Optional[dict] = None                # caresim compare's yearly.csv (rows per run and contract year)
     morris: Optional[dict] = None
     manifest: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
@@ -87,7 +88,7 @@ def load_any(results_dir) -> Loaded:
                 out.configs[str(p.get("id"))] = p["config"]
     else:
         out = Loaded(path, "folder", manifest=manifest or {})
-        for name in ("runs", "episodes", "monthly", "comparison", "time_to_care"):
+        for name in ("runs", "episodes", "monthly", "comparison", "time_to_care", "yearly"):
             f = path / f"{name}.csv"
             if f.exists():
                 setattr(out, name, read_csv(f, TEXT_COLUMNS))
@@ -115,7 +116,7 @@ def load_any(results_dir) -> Loaded:
             for p in pts:
                 i = int(np.flatnonzero(out.runs["point"] == p)[0])
                 out.points.append({"point": p, **{f: out.runs[f][i] for f in out.factors}})
-    for name in ("episodes", "monthly", "time_to_care"):
+    for name in ("episodes", "monthly", "time_to_care", "yearly"):
         t = getattr(out, name)
         if t is not None:
             t = _with_point(t)
@@ -250,6 +251,11 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
                    "censors): care from the bottom, dropout from the top, the gap is still waiting; mean over "
                    "replications, band: 95% t-CI across replications.",
                    figures.time_to_care, _sub(data.time_to_care, p))
+        if pair is not None and data.yearly is not None and len(data.yearly.get("regime", [])):
+            n = len(set(np.asarray(data.yearly["replication"]).tolist()))
+            figure(f"yearly_{_slug(p)}", f"Paired difference ({b} - {a}) per contract year for the headline "
+                   f"metrics: mean over {n} replications, error bar: 95% paired t-CI (from yearly.csv).",
+                   figures.yearly_differences, _sub(data.yearly, p), metrics=list(KEY_METRICS[:4]))
         if data.episodes is not None and len(data.episodes.get("regime", [])):
             figure(f"waits_{_slug(p)}", "Empirical distribution of waiting times (referral to care start) "
                    "for care started after the contract start, all replications pooled.",
