@@ -110,7 +110,7 @@ def test_report_of_a_sweep(sweep_dir):
     assert "cross-point-table" in page.tables and "summary-all" in page.tables
     for p in points:
         assert f"comparison-table-{p}" in page.tables
-        for kind in ("forest", "costs", "waits", "series"):
+        for kind in ("forest", "costs", "waits", "series", "cost_series"):
             assert f"figures/{kind}_{p}.png" in page.images
             assert (html.parent / "figures" / f"{kind}_{p}.svg").is_file()
     assert f"figures/response_{FACTOR.replace('.', '_')}.png" in page.images
@@ -133,7 +133,8 @@ def test_report_of_a_compare_folder(compare_dir):
     # and its monthly.csv and (thinned) episodes.csv the waiting list over time and the ECDF of waits
     assert set(page.images) == {"figures/forest_all.png", "figures/costs_all.png",
                                 "figures/time_to_care_all.png", "figures/waits_all.png", "figures/series_all.png",
-                                "figures/yearly_all.png"}      # and yearly.csv the differences per contract year
+                                "figures/yearly_all.png",      # and yearly.csv the differences per contract year
+                                "figures/cost_series_all.png"}
     text = html.read_text()
     assert "caresim compare" in text
     # the comparison agrees with caresim's own comparison.csv

@@ -298,6 +298,8 @@ def time_series(monthly, out, series: Sequence[str] = ("waiting_list", "youths_i
         shift = span if name in SNAPSHOT_SERIES else span / 2
         x = x0 + np.round(shift).astype("timedelta64[D]")
         v = _vector(cols[name])
+        div, unit = _scaled(name, v)       # euros of a million and more in millions
+        v = v / div
         for i, r in enumerate(names):
             sel = reg == r
             reps = _unique(rep[sel])
@@ -330,7 +332,7 @@ def time_series(monthly, out, series: Sequence[str] = ("waiting_list", "youths_i
                     va="top", color="#333333")
             ax.text(x0[0], 0.98, " warm-up (status quo)", transform=ax.get_xaxis_transform(), fontsize=8,
                     va="top", color="#666666")
-        ax.set_ylabel(metric_label(name))
+        ax.set_ylabel(f"{metric_label(name, False)} ({unit})" if unit else metric_label(name))
         ax.set_ylim(bottom=0)
         _style(ax)
     axes[-1, 0].set_xlabel("Date (snapshots at each month's end)" if set(series) <= SNAPSHOT_SERIES

@@ -265,6 +265,12 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
             figure(f"series_{_slug(p)}", "Waiting list and youths in care at each month's end: mean over "
                    "replications, band = 2.5-97.5% of replications; the dashed line marks the contract start.",
                    figures.time_series, _sub(data.monthly, p), series=series, contract_start=date)
+            money = [s for s in ("spending_eur", "admin_hours") if s in data.monthly]
+            if money:
+                figure(f"cost_series_{_slug(p)}", "Cost over time: care spending and administrative hours in "
+                       "each month, mean over replications, band = 2.5-97.5% of replications; the dashed line "
+                       "marks the contract start.", figures.time_series, _sub(data.monthly, p), series=money,
+                       contract_start=date, title="Cost over time")
     if len(pts) > len(shown):
         body.append(f'<p class="note">{len(pts) - len(shown)} more design points are summarised in the '
                     'tables above and in summary.csv / paired.csv, without per-point figures.</p>')
