@@ -245,3 +245,34 @@ def test_thin_keeps_evenly_spaced_rows():
     assert np.all(np.diff(t["a"]) >= 100) and np.array_equal(t["b"], t["a"] * 2)
     assert len(thin(cols, None)["a"]) == 10_001 and len(thin(cols, 0)["a"]) == 0
     assert len(thin({"a": np.arange(5)}, 100)["a"]) == 5
+
+
+def test_report_draws_the_attribution_and_the_psa(sweep_dir, tmp_path):
+    """A folder with experiments/mechanisms.py's and experiments/uncertainty.py's
+    tables gets their sections: a waterfall per metric and the attribution and
+    interaction tables; the PSA table and an ECDF-with-tornado figure per metric."""
+    from sim.files import write_csv
+    d = tmp_path / "exp"
+    shutil.copytree(sweep_dir, d, ignore=shutil.ignore_patterns("report"))
+    rows = []
+    for m in ("wait_mean_weeks", "care_cost_eur_per_year"):
+        for f, v in (("administration", -3.0), ("routing", -1.0)):
+            rows.append({"metric": m, "feature": f, "label": f.title(), "shapley": v, "ci_low": v - 1, "ci_high": v + 1,
+                         "one_at_a_time": v * 1.5, "oat_ci_low": v - 2, "oat_ci_high": v + 2, "n": 10})
+        rows.append({"metric": m, "feature": "total", "label": "All", "shapley": -4.0, "ci_low": -5.0, "ci_high": -3.0,
+                     "one_at_a_time": -6.0, "oat_ci_low": float("nan"), "oat_ci_high": float("nan"), "n": 10})
+    write_csv(d / "attribution.csv", {k: [r[k] for r in rows] for k in rows[0]})
+    write_csv(d / "interactions.csv", {"metric": ["wait_mean_weeks"], "feature_a": ["administration"],
+                                       "feature_b": ["routing"], "interaction": [0.5], "ci_low": [0.1],
+                                       "ci_high": [0.9], "n": [10]})
+    rng = np.random.default_rng(0)
+    write_csv(d / "psa_summary.csv", {"metric": ["wait_mean_weeks"], "mean": [-5.0], "p05": [-8.0], "p95": [-2.0],
+                                      "prob_expertise_better": [1.0], "sets": [50]})
+    write_csv(d / "psa_sets.csv", {"set": list(range(50)), "wait_mean_weeks": list(rng.normal(-5, 2, 50))})
+    write_csv(d / "prcc.csv", {"metric": ["wait_mean_weeks"] * 2, "parameter": ["a.b", "c.d"],
+                               "label": ["first", "second"], "prcc": [0.8, -0.3], "p_value": [0.001, 0.2]})
+    html = write_report(d)
+    page = check_page(html)
+    assert {"attribution-table", "interactions-table", "psa-table"} <= set(page.tables)
+    for name in ("waterfall_wait_mean_weeks", "waterfall_care_cost_eur_per_year", "psa_wait_mean_weeks"):
+        assert f"figures/{name}.png" in page.images

@@ -11,6 +11,10 @@ Two layouts are read:
   ``monthly.csv`` (with ``regime`` and ``replication`` columns) for the
   waiting-time and time-series figures.
 
+The tables of ``experiments/mechanisms.py`` (``attribution.csv``,
+``interactions.csv``) and of ``experiments/uncertainty.py`` (``psa_summary.csv``,
+``psa_sets.csv``, ``prcc.csv``) in the folder add their sections: a Shapley
+waterfall per metric, and the PSA's ECDF with its tornado per metric.
 A ``morris.csv`` in the folder (columns factor, mu_star, sigma, optionally
 mu_star_conf and output), as written by the sensitivity experiment, adds the
 Morris plot.
@@ -62,6 +66,11 @@ class Loaded:
     time_to_care: Optional[dict] = None          # caresim compare's time_to_care.csv
     yearly: Optional[dict] = None                # caresim compare's yearly.csv (rows per run and contract year)
     morris: Optional[dict] = None
+    attribution: Optional[dict] = None           # experiments/mechanisms.py's attribution.csv
+    interactions: Optional[dict] = None          # ... and interactions.csv
+    psa_summary: Optional[dict] = None           # experiments/uncertainty.py's psa_summary.csv
+    psa_sets: Optional[dict] = None              # ... psa_sets.csv
+    prcc: Optional[dict] = None                  # ... prcc.csv
     manifest: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)
     points: list = field(default_factory=list)   # [{"point": id, factor: value, ...}]
@@ -99,6 +108,11 @@ def load_any(results_dir) -> Loaded:
             out.configs[""] = out.manifest["config"]
     if (path / "morris.csv").exists():
         out.morris = read_csv(path / "morris.csv", ("factor", "output"))
+    for name, text in (("attribution", ("metric", "feature", "label")), ("interactions", ("metric", "feature_a",
+                       "feature_b")), ("psa_summary", ("metric",)), ("psa_sets", ()),
+                       ("prcc", ("metric", "parameter", "label"))):
+        if (path / f"{name}.csv").exists():
+            setattr(out, name, read_csv(path / f"{name}.csv", text))
     if out.runs is not None:
         out.runs = _with_point(out.runs)
         if "error" in out.runs and not out.failures:
@@ -288,6 +302,36 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
         figure("morris", "Morris screening: mean absolute elementary effect (importance) against its "
                "standard deviation (non-linearity or interaction).", figures.morris_plot, data.morris)
         body.append(_plain_table(data.morris, "morris-table", "Morris indices (morris.csv)"))
+    if data.attribution is not None:
+        body.append('<h2 id="attribution">Why the regimes differ: Shapley attribution</h2>')
+        metrics = list(dict.fromkeys(str(m) for m in data.attribution["metric"].tolist()))
+        rows = [dict(zip(data.attribution, vals)) for vals in zip(*(np.asarray(v).tolist()
+                                                                    for v in data.attribution.values()))]
+        for m in metrics:
+            figure(f"waterfall_{_slug(m)}", f"{html.escape(figures.metric_label(m))}: the regime difference attributed "
+                   "to the features of the expertise regime (exact Shapley values, bars with 95% paired t-CI over "
+                   "replications); a diamond marks where the step would end with the one-at-a-time part.",
+                   figures.waterfall, [r for r in rows if r["metric"] == m], metric=m)
+        body.append(_plain_table(data.attribution, "attribution-table", "Shapley values per metric and feature "
+                                 "(attribution.csv; feature total = all features on minus all off)"))
+        if data.interactions is not None:
+            body.append(_plain_table(data.interactions, "interactions-table",
+                                     "Pairwise Shapley interactions (interactions.csv)"))
+    if data.psa_summary is not None:
+        body.append('<h2 id="psa">How sure we are: probabilistic sensitivity</h2>')
+        body.append(_plain_table(data.psa_summary, "psa-table", "The paired difference over the parameter sets "
+                                 "(psa_summary.csv): mean, 5th and 95th percentile, probability that the "
+                                 "expertise regime is better, Monte Carlo share of the variance"))
+        if data.psa_sets is not None and data.prcc is not None:
+            for m in (str(v) for v in data.psa_summary["metric"].tolist()):
+                if m not in data.psa_sets:
+                    continue
+                sel = np.asarray(data.prcc["metric"]).astype(str) == m
+                drivers = list(zip(np.asarray(data.prcc["label"])[sel].tolist(),
+                                   np.asarray(data.prcc["prcc"], dtype=float)[sel].tolist()))
+                figure(f"psa_{_slug(m)}", f"{html.escape(figures.metric_label(m))}: the paired difference over the "
+                       "parameter sets (ECDF, 90% shaded) and its drivers (partial rank correlation).",
+                       figures.uncertainty_plot, data.psa_sets[m], drivers, metric=m)
     if summary is not None:
         body.append('<details><summary>All metrics per design point and regime (mean, sd, 95% t-CI)</summary>')
         body.append(_summary_table(_columns(summary), None, table_id="summary-all"))
