@@ -22,7 +22,7 @@ from _common import (DIFFERENCE, HEADLINE, arguments, base_overrides, conclude, 
 import sim
 from sim import REFORM, STATUS_QUO
 from sim.analysis.shapley import interactions, one_at_a_time, shapley
-from sim.analysis.stats import t_interval
+from sim.analysis.stats import Interval, t_interval
 from sim.config import FEATURES
 from sim.files import write_json
 from sim.experiment.provenance import file_sha256, provenance
@@ -65,9 +65,10 @@ def games(runs, features: tuple[str, ...], metric: str) -> dict[int, np.ndarray]
     for i, f in enumerate(features):
         mask |= np.array([_on(x) for x in np.asarray(runs[KEY + f])], dtype=int) << i
     base: dict[int, float] = {}
-    for r, v in zip(rep[reg == STATUS_QUO], val[reg == STATUS_QUO]):
-        if base.setdefault(int(r), float(v)) != float(v) and not (v != v and base[int(r)] != base[int(r)]):
+    for r, v in zip(rep[reg == STATUS_QUO].tolist(), val[reg == STATUS_QUO].tolist()):
+        if r in base and not np.array_equal(base[r], v, equal_nan=True):   # one run, copied to every point
             raise ValueError(f"replication {r}: the status-quo arm differs between design points")
+        base[r] = v
     out: dict[int, np.ndarray] = {}
     for r in sorted(base):
         g = np.full(1 << k, np.nan)
@@ -198,15 +199,9 @@ def _signed(v: float) -> str:
     return ("+" if v >= 0 else "") + fmt(v)
 
 
-class _Iv:
-    """A row's mean and CI in the shape ``fmt_ci`` reads."""
-
-    def __init__(self, mean: float, low: float, high: float):
-        self.mean, self.low, self.high = mean, low, high
-
-
-def t_interval_of(row: dict, key: str = "shapley") -> _Iv:
-    return _Iv(row[key], row["ci_low"], row["ci_high"])
+def t_interval_of(row: dict, key: str = "shapley") -> Interval:
+    """A row's mean and CI as the Interval ``fmt_ci`` prints."""
+    return Interval(row[key], row["ci_low"], row["ci_high"], float("nan"), int(row["n"]))
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write comparison.csv, runs.csv, yearly.csv, trends.csv, time_to_care.csv, monthly.csv, "
                    "episodes.csv and manifest.json here")
-    p.add_argument("--episodes-per-run", type=_seed, default=2000, metavar="N",
+    p.add_argument("--episodes-per-run", type=_seed, default=None, metavar="N",
                    help="episode records of each run written to episodes.csv for the report's figures, evenly "
-                   "spaced (default 2000; 0: none)")
+                   "spaced (default: sim.experiment.compare.EPISODES_PER_RUN, 2000; 0: none)")
     p.add_argument("--all-episodes", action="store_true", help="write every episode record (large files)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
@@ -256,6 +256,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import sim
+    from .experiment.compare import EPISODES_PER_RUN
 
     from .present import output, tables
 
@@ -266,7 +267,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         args.workers = min(os.cpu_count() or 1, 2 * args.reps)
     cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress,
                       warm_up_cache=args.warm_up_cache,
-                      episodes_per_run=None if args.all_episodes else args.episodes_per_run)
+                      episodes_per_run=None if args.all_episodes else
+                      EPISODES_PER_RUN if args.episodes_per_run is None else args.episodes_per_run)
     tl = cfg.timeline
     print(
         f"{cfg.region.name}: {cmp.replications} paired replication{'s' if cmp.replications != 1 else ''} "

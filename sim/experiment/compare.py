@@ -50,6 +50,10 @@ class Comparison:
     episodes_per_run: Optional[int] = None                        # the thinning (None: every record)
 
 
+#: episode records of each run kept for figures by default (evenly spaced, :func:`thin`)
+EPISODES_PER_RUN = 2000
+
+
 def _replication(args) -> list[tuple]:
     """One replication of every regime, from one shared warm-up (``run_branches``)."""
     cfg, regimes, rep, seed, cache, per_run = args
@@ -90,7 +94,7 @@ def thin(cols: dict, per_run: Optional[int]) -> dict:
 def compare(cfg: Config, replications: int = 10, seed: int = 1, workers: int = 1,
             progress: bool = False, regimes: Optional[Iterable[str]] = None,
             warm_up_cache: Optional[Union[str, Path]] = None,
-            episodes_per_run: Optional[int] = 2000) -> Comparison:
+            episodes_per_run: Optional[int] = EPISODES_PER_RUN) -> Comparison:
     """Run each of ``regimes`` (default: every registered regime, status quo
     first) for ``replications`` paired replications and compare them: the
     difference is the last regime minus the first. ``workers`` > 1 runs them

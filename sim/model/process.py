@@ -757,7 +757,12 @@ class CareModel:
     # ================================================================== contracts and money
     def set_terms(self, p: Provider, overhead_share: float, billed_per_unit: bool, declaration_load: float,
                   extra_staff: float = 0.0) -> None:
-        """Apply a regime's contract terms to a provider (capacity, payment, declarations)."""
+        """Apply a regime's contract terms to a provider (capacity, payment,
+        declarations). Terms equal to the provider's own and no extra staff
+        change nothing, and touch nothing (no re-summed rates)."""
+        if not extra_staff and (p.overhead_share, p.billed_per_unit, p.declaration_load) == \
+                (overhead_share, billed_per_unit, declaration_load):
+            return
         self._accrue()
         p.accrue(self.env.now)
         if p.open:

@@ -304,14 +304,11 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
         body.append(_plain_table(data.morris, "morris-table", "Morris indices (morris.csv)"))
     if data.attribution is not None:
         body.append('<h2 id="attribution">Why the regimes differ: Shapley attribution</h2>')
-        metrics = list(dict.fromkeys(str(m) for m in data.attribution["metric"].tolist()))
-        rows = [dict(zip(data.attribution, vals)) for vals in zip(*(np.asarray(v).tolist()
-                                                                    for v in data.attribution.values()))]
-        for m in metrics:
+        for m in dict.fromkeys(str(v) for v in data.attribution["metric"].tolist()):
             figure(f"waterfall_{_slug(m)}", f"{html.escape(figures.metric_label(m))}: the regime difference attributed "
                    "to the features of the expertise regime (exact Shapley values, bars with 95% paired t-CI over "
                    "replications); a diamond marks where the step would end with the one-at-a-time part.",
-                   figures.waterfall, [r for r in rows if r["metric"] == m], metric=m)
+                   figures.waterfall, data.attribution, metric=m)
         body.append(_plain_table(data.attribution, "attribution-table", "Shapley values per metric and feature "
                                  "(attribution.csv; feature total = all features on minus all off)"))
         if data.interactions is not None:

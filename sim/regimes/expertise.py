@@ -39,7 +39,6 @@ class ExpertiseRegime(Regime):
         self._sq = ProductRegime(model) if not all(f.model_dump().values()) else None
         self.use_expertise = sw.expertise_match      # M3
         self.collaborate = sw.collaboration and f.collectives          # M4
-        self.lump_sum = f.payment                    # M5: else billed per unit
         self.budget_ceiling = sw.budget_ceiling and f.payment
         self.provider_transition = sw.provider_transition and f.contracts   # M7
         self.selection = sw.selection and f.behaviour and self.spec.selection_strength > 0   # M8
@@ -84,13 +83,12 @@ class ExpertiseRegime(Regime):
         m.behaviour.lump_sum_incentives = self.features.behaviour
         for p in closing:
             m.close(p)
-        terms = (self.admin.overhead_share, not self.lump_sum, declaration)
-        changed = [p for p in keep if (p.overhead_share, p.billed_per_unit, p.declaration_load) != terms]
-        for p in changed:     # unchanged terms are left as they are (nothing to apply)
-            m.set_terms(p, overhead_share=terms[0], billed_per_unit=terms[1], declaration_load=terms[2])
+        for p in keep:
+            m.set_terms(p, overhead_share=self.admin.overhead_share, billed_per_unit=not self.features.payment,
+                        declaration_load=declaration)
         if self.collaborate:
             self._form_collectives(keep)
-        if self.lump_sum:
+        if self.features.payment:       # M5: else billed per unit, as the status quo
             self._set_budgets(keep, closing)
         else:
             self._budget_per_staff = {q.idx: 0.0 for q in closing}
@@ -103,7 +101,7 @@ class ExpertiseRegime(Regime):
                 for ep in list(m.in_care_at(p)):
                     m.transfer(ep)
         self._move_staff()
-        for p in (keep if closing or self.collaborate else changed):
+        for p in keep:
             m.dispatch(p)
 
     def _set_budgets(self, keep: list[Provider], closing: list[Provider]) -> None:
