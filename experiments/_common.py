@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
 from sim import REFORM, STATUS_QUO  # noqa: E402
-from sim.analysis.stats import paired_interval, t_interval  # noqa: E402
+from sim.analysis.stats import Interval, paired_interval, t_interval  # noqa: E402
 from sim.model.metrics import HEADLINE as HEADLINE_METRICS, METRICS  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "achterhoek.yaml"
@@ -37,6 +37,20 @@ QUICK = {
 
 #: the metrics the conclusions talk about (the registry's headline metrics), with units for printing
 HEADLINE = {m: METRICS[m].unit for m in HEADLINE_METRICS}
+
+#: the three measures every factor experiment reports, all counting every referral
+#: of the window or every episode ending in it (dropouts, those still waiting and
+#: follow-up waits included): (column, label, unit, scale for printing)
+OUTCOMES = [
+    ("care_within_14w_share", "care within 14 weeks", "pp", 100.0),
+    ("wait_total_mean_weeks", "total waiting", "weeks", 1.0),
+    ("goals_per_year", "goals", "per year", 1.0),
+]
+#: the yearly costs, printed in millions
+COSTS = [
+    ("care_cost_eur_per_year", "care cost", "M EUR/yr", 1e-6),
+    ("admin_cost_eur_per_year", "admin cost", "M EUR/yr", 1e-6),
+]
 
 
 def arguments(description: str, reps: int, quick_reps: int = 2,
@@ -111,6 +125,17 @@ def paired_against(base, runs, metric: str, match: str = "replication"):
         return t_interval([])
     x, y = map(np.array, zip(*pairs))
     return paired_interval(x, y)
+
+
+def scaled(iv: Interval, k: float) -> Interval:
+    """An interval in other units (k times the value)."""
+    return Interval(iv.mean * k, iv.low * k, iv.high * k, iv.sd * abs(k), iv.n)
+
+
+def effects(base, runs, measures=OUTCOMES) -> str:
+    """``label +d [low, high] unit; ...``: the paired differences ``runs - base`` of each measure."""
+    return "; ".join(f"{label} {fmt_ci(scaled(paired_against(base, runs, m), k), unit, True)}"
+                     for m, label, unit, k in measures)
 
 
 def by_regime(df, **equal) -> tuple[Any, Any]:

@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
-from _common import (REFORM, STATUS_QUO, arguments, by_regime, conclude, fmt_ci, output_dir, paired_against,
-                     select)
+from _common import (COSTS, OUTCOMES, REFORM, STATUS_QUO, arguments, by_regime, conclude, effects, fmt_ci,
+                     output_dir, paired_against, scaled, select)
 import sim
-from sim.analysis.stats import Interval, t_interval
+from sim.analysis.stats import t_interval
 from sim.experiment.executors import parallel_map
 from sim.model.metrics import CARE, time_to_care
 from sim.model.streams import replication_seed
@@ -33,13 +33,7 @@ NORM_DAYS = 14 * DAYS_PER_WEEK
 RAMP = "regimes.expertise.collaboration_ramp"
 
 #: the per-run metrics over the common window: (column, label, unit, scale for printing)
-WINDOW_METRICS = [
-    ("care_within_14w_share", "care within 14 weeks", "pp", 100.0),
-    ("wait_total_mean_weeks", "mean total waiting", "weeks", 1.0),
-    ("goals_per_year", "goals attained", "per year", 1.0),
-    ("care_cost_eur_per_year", "care spending", "M EUR/yr", 1e-6),
-    ("admin_cost_eur_per_year", "admin cost", "M EUR/yr", 1e-6),
-]
+WINDOW_METRICS = OUTCOMES + COSTS
 SWITCH_METRICS = [("handover_share_in_care", "handover share of youths in care at the switch", "pp", 100.0)]
 
 
@@ -115,10 +109,6 @@ def one_run(job) -> list[dict]:
     return rows
 
 
-def scaled(iv: Interval, k: float) -> Interval:
-    return Interval(iv.mean * k, iv.low * k, iv.high * k, iv.sd * abs(k), iv.n)
-
-
 def when(d: str) -> str:
     return dt.date.fromisoformat(d).strftime("%-d %b %Y")
 
@@ -192,8 +182,7 @@ def main() -> None:
         verdict = f"the {when(better)} start is better than the {when(worse)} start"
     else:
         verdict = f"the replications do not separate the {when(dates[-1])} and the {when(dates[0])} starts"
-    others = "; ".join(f"{label} {fmt_ci(scaled(diff[m], k), unit, True)}"
-                       for m, label, unit, k in WINDOW_METRICS[1:])
+    others = effects(early, late, WINDOW_METRICS[1:])
     lines.append(f"Over the common window {verdict} on care within 14 weeks: {when(dates[-1])} - "
                  f"{when(dates[0])} {fmt_ci(scaled(iv, 100.0), 'pp', True)} (both under {REFORM}, paired on the "
                  f"seed; {others}).")

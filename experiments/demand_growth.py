@@ -1,8 +1,8 @@
 """Experiment 7: referrals growing 0-6% a year over the contract, both regimes."""
 from __future__ import annotations
 
-from _common import (DIFFERENCE, REFORM, STATUS_QUO, arguments, base_overrides, by_regime, conclude, fmt_ci,
-                     output_dir, paired_against, sweep)
+from _common import (COSTS, DIFFERENCE, OUTCOMES, REFORM, STATUS_QUO, arguments, base_overrides, by_regime,
+                     conclude, effects, output_dir, sweep)
 
 GROWTH = [0.0, 0.02, 0.04, 0.06]
 
@@ -13,14 +13,13 @@ def main() -> None:
     growth = [0.0, 0.06] if args.quick else GROWTH
     res = sweep(args, out, overrides=base_overrides(args), factors={"grid": {"demand.growth_per_year": growth}})
     runs = res.runs
-    lines = [f"growth per year: mean wait (weeks) per regime and the paired difference ({DIFFERENCE})"]
+    lines = [f"growth per year: total time waiting (weeks) per regime and the paired differences ({DIFFERENCE}), "
+             f"95% t-CI over {args.reps} replications"]
     for g in growth:
         prod, exp = by_regime(runs, **{"demand.growth_per_year": g})
-        d = paired_against(prod, exp, "wait_mean_weeks")
-        c = paired_against(prod, exp, "care_cost_eur_per_year")
-        lines.append(f"- {g:.0%}: {STATUS_QUO} {prod['wait_mean_weeks'].mean():.1f}, {REFORM} "
-                     f"{exp['wait_mean_weeks'].mean():.1f}; wait difference {fmt_ci(d, 'weeks', True)}; "
-                     f"care cost difference {fmt_ci(c, 'EUR/yr', True)}")
+        w = "wait_total_mean_weeks"
+        lines.append(f"- {g:.0%}: {STATUS_QUO} {prod[w].mean():.1f}, {REFORM} {exp[w].mean():.1f}; "
+                     f"{effects(prod, exp, OUTCOMES + COSTS[:1])}")
     conclude(out, "Demand growth over the contract", lines, args.quick)
 
 

@@ -2,8 +2,8 @@
 with the safety valve on and off, and a population-based share of 0-30%."""
 from __future__ import annotations
 
-from _common import (DIFFERENCE, REFORM, STATUS_QUO, arguments, base_overrides, conclude, fmt_ci, output_dir,
-                     paired_against, select, sweep)
+from _common import (COSTS, DIFFERENCE, OUTCOMES, REFORM, STATUS_QUO, arguments, base_overrides, conclude,
+                     effects, output_dir, select, sweep)
 
 LEVELS = [0.8, 0.9, 1.0, 1.1, 1.2]
 VALVE = [True, False]
@@ -21,19 +21,16 @@ def main() -> None:
                    factors={"grid": {B + "level": levels, B + "safety_valve.enabled": valve}}).runs
     share = sweep(args, out / "population_share", overrides=over, regimes=[REFORM],
                   factors={"grid": {B + "population_share": pop}}).runs
-    lines = [f"budget level (x the status quo's spending) and safety valve: {DIFFERENCE}"]
+    lines = [f"budget level (x the status quo's spending) and safety valve: {DIFFERENCE}, paired on the seed, "
+             f"95% t-CI over {args.reps} replications"]
     for lv in levels:
         for v in valve:
             sel = select(budget, **{B + "level": lv, B + "safety_valve.enabled": v})
-            w = paired_against(base, sel, "wait_mean_weeks")
-            c = paired_against(base, sel, "care_cost_eur_per_year")
-            lines.append(f"- level {lv:.0%}, valve {'on' if v else 'off'}: wait {fmt_ci(w, 'weeks', True)}; "
-                         f"care cost {fmt_ci(c, 'EUR/yr', True)}")
+            lines.append(f"- level {lv:.0%}, valve {'on' if v else 'off'}: {effects(base, sel, OUTCOMES + COSTS[:1])}")
     lines.append("population-based share of the budget (level 100%, valve as configured):")
     for p in pop:
         sel = select(share, **{B + "population_share": p})
-        w = paired_against(base, sel, "wait_mean_weeks")
-        lines.append(f"- {p:.0%}: wait {fmt_ci(w, 'weeks', True)}")
+        lines.append(f"- {p:.0%}: {effects(base, sel, OUTCOMES + COSTS[:1])}")
     conclude(out, "Lump-sum budget, safety valve and population-based share", lines, args.quick)
 
 

@@ -2,8 +2,8 @@
 of the dropped providers' capacity retained by the contracted ones."""
 from __future__ import annotations
 
-from _common import (DIFFERENCE, REFORM, STATUS_QUO, arguments, base_overrides, conclude, fmt_ci, output_dir,
-                     paired_against, select, sweep)
+from _common import (COSTS, DIFFERENCE, OUTCOMES, REFORM, STATUS_QUO, arguments, base_overrides, conclude,
+                     effects, output_dir, select, sweep)
 
 COUNTS = [221, 120, 60, 35]
 RETAINED = [0.0, 0.5, 1.0]
@@ -19,16 +19,15 @@ def main() -> None:
     runs = sweep(args, out / REFORM, overrides=over, regimes=[REFORM],
                  factors={"grid": {"regimes.expertise.contracted_providers": counts,
                                    "regimes.expertise.transition.retained_capacity_share": retained}}).runs
-    lines = [f"contracted providers x retained capacity: {DIFFERENCE}, paired over replications"]
+    lines = [f"contracted providers x retained capacity: {DIFFERENCE}, paired on the seed, 95% t-CI over "
+             f"{args.reps} replications"]
     for n in counts:
         for r in retained:
             sel = select(runs, **{"regimes.expertise.contracted_providers": n,
                                   "regimes.expertise.transition.retained_capacity_share": r})
-            w = paired_against(base, sel, "wait_mean_weeks")
-            g = paired_against(base, sel, "goal_attained_rate")
             h = sel["hhi"].mean()
-            lines.append(f"- {n:3d} providers, {r:.0%} retained: wait {fmt_ci(w, 'weeks', True)}; "
-                         f"goal attainment {fmt_ci(g, '', True)}; HHI {h:,.0f}")
+            lines.append(f"- {n:3d} providers, {r:.0%} retained: {effects(base, sel, OUTCOMES + COSTS[:1])}; "
+                         f"HHI {h:,.0f}")
     conclude(out, "Number of contracted providers and retained capacity", lines, args.quick)
 
 
