@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -49,8 +50,8 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["cell", "write_csv", "read_csv", "parse_column", "pandas_options", "atomic_path", "write_json",
-           "is_temporary"]
+__all__ = ["cell", "write_csv", "read_csv", "encode_csv", "parse_csv", "parse_column", "pandas_options",
+           "atomic_path", "write_bytes", "write_json", "is_temporary"]
 
 TRUE, FALSE = "True", "False"
 _TEMPORARY = re.compile(r"^\..+\.tmp$")
@@ -82,19 +83,22 @@ def _column_cells(values: Any) -> list:
 
 
 # --------------------------------------------------------------------------- writing
+def _header_and_body(columns: Optional[Mapping[str, Sequence[Any]]], header: Optional[Sequence[str]],
+                     rows: Optional[Iterable[Sequence[Any]]]) -> tuple[list[str], Iterable[Sequence[Any]]]:
+    if (columns is None) == (header is None):
+        raise TypeError("write_csv: give either columns or header and rows")
+    if columns is not None:
+        return list(columns), zip(*(_column_cells(columns[k]) for k in columns))
+    return list(header), ([cell(v) for v in row] for row in (rows or ()))
+
+
 def write_csv(path: str | Path, columns: Optional[Mapping[str, Sequence[Any]]] = None, *,
               header: Optional[Sequence[str]] = None, rows: Optional[Iterable[Sequence[Any]]] = None,
               sync_dir: bool = False) -> Path:
     """Write a CSV file atomically: from ``columns`` (name -> equal-length
     values) or from ``header`` and ``rows``. Creates the parent folder."""
     path = Path(path)
-    if (columns is None) == (header is None):
-        raise TypeError("write_csv: give either columns or header and rows")
-    if columns is not None:
-        header = list(columns)
-        body: Iterable[Sequence[Any]] = zip(*(_column_cells(columns[k]) for k in header))
-    else:
-        body = ([cell(v) for v in row] for row in (rows or ()))
+    header, body = _header_and_body(columns, header, rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, sync_dir=sync_dir) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -102,6 +106,17 @@ def write_csv(path: str | Path, columns: Optional[Mapping[str, Sequence[Any]]] =
             writer.writerow(header)
             writer.writerows(body)
     return path
+
+
+def encode_csv(columns: Mapping[str, Sequence[Any]]) -> bytes:
+    """The bytes :func:`write_csv` writes for ``columns`` (UTF-8), in memory:
+    for a file whose checksum must be known before it is written."""
+    header, body = _header_and_body(columns, None, None)
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(body)
+    return buf.getvalue().encode("utf-8")
 
 
 # --------------------------------------------------------------------------- reading
@@ -129,7 +144,15 @@ def read_csv(path: str | Path, text: Iterable[str] = ()) -> dict[str, np.ndarray
     """A CSV file as a dict of typed numpy columns (see the module docstring);
     columns named in ``text`` are kept as text. An empty file gives ``{}``."""
     with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+        return _parse_rows(list(csv.reader(fh)), text)
+
+
+def parse_csv(data: str, text: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """CSV text (e.g. a file's verified bytes, decoded) as :func:`read_csv` reads a file."""
+    return _parse_rows(list(csv.reader(io.StringIO(data, newline=""))), text)
+
+
+def _parse_rows(rows: list[list[str]], text: Iterable[str]) -> dict[str, np.ndarray]:
     if not rows:
         return {}
     header, body = rows[0], rows[1:]
@@ -193,6 +216,15 @@ def atomic_path(path: str | Path, sync_dir: bool = False) -> Iterator[Path]:
         raise
     if sync_dir:
         _fsync_dir(path.parent)
+
+
+def write_bytes(path: str | Path, data: bytes, sync_dir: bool = False) -> Path:
+    """``data`` as the whole content of ``path``, atomically (:func:`atomic_path`)."""
+    path = Path(path)
+    with atomic_path(path, sync_dir=sync_dir) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    return path
 
 
 # --------------------------------------------------------------------------- JSON
