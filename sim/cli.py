@@ -5,6 +5,7 @@
     caresim check CONFIG [--set ...]
     caresim sweep SPEC --out DIR [--workers N] [--executor serial|process|dask] [--scheduler ADDR|local]
                   [--reps N] [--format csv|parquet|auto] [--force] [--no-progress]
+    caresim report DIR [--svg] [--skip-bad]
     caresim preload CONFIG --out FILE [--years N] [--seed S] [--set ...]
     caresim schema
 
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run (or resume) a sweep: design points x regimes x replications",
                        description="Run a sweep spec (configs/sweeps/*.yaml) into DIR, writing each run as it "
                        "finishes; the same command again resumes it, skipping finished runs and retrying failed "
-                       "ones. Exits 1 if any run failed.")
+                       "ones and runs whose files fail their check. Exits 1 if any run failed.")
     p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml")
     p.add_argument("--out", metavar="DIR", type=Path, required=True,
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
@@ -152,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="part file format of a new results folder (default csv; auto: parquet if pyarrow "
                    "is installed)")
     p.add_argument("--force", action="store_true",
-                   help="reuse a results folder made by a different spec, deleting the runs that no longer apply")
+                   help="reuse a results folder made by a different spec, deleting the runs that no longer apply "
+                   "(or by a caresim without part checksums, running its runs again)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -161,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "write DIR/report/index.html with tables and figures, readable offline.")
     p.add_argument("results", metavar="DIR", type=Path, help="results folder")
     p.add_argument("--svg", action="store_true", help="also write the figures as SVG")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave out the runs of a sweep store whose part files fail their check (named in a warning) "
+                   "instead of stopping")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("warmup", parents=[config], help="MSER-5 check of the warm-up length",
@@ -354,7 +360,6 @@ def cmd_check(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import time
-    import warnings
 
     from .experiment.sweep import run_sweep
 
@@ -405,7 +410,10 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if not args.results.is_dir():
         raise UsageError(f"{args.results}: no such results folder")
-    path = write_report(args.results, formats=("png", "svg") if args.svg else ("png",))
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        path = write_report(args.results, formats=("png", "svg") if args.svg else ("png",),
+                            bad="skip" if args.skip_bad else "raise")
     print(f"wrote {path}")
     return 0
 

@@ -27,6 +27,11 @@ class SweepWarning(UserWarning):
     """Something in a spec was adjusted (e.g. a Sobol size rounded up)."""
 
 
+class StoreWarning(UserWarning):
+    """Something in a results store could not be verified, was left out or is
+    run again (one line naming the folder and the part files)."""
+
+
 def nearest(value: object, choices: Iterable[object]) -> str | None:
     """The closest of ``choices`` to ``value`` (difflib), or None."""
     near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)

@@ -93,12 +93,11 @@ def test_tables_are_written_before_the_row_that_marks_a_run_done(tmp_path, monke
 
     store = Store(tmp_path)
     written = []
-    real = st.write_part
-    monkeypatch.setattr(st, "write_part", lambda path, cols, fmt="csv": written.append(path.parent.name)
-                        or real(path, cols, fmt))
+    real = st.write_bytes
+    monkeypatch.setattr(st, "write_bytes", lambda path, data: written.append(path.parent.name) or real(path, data))
     store.write_run(("p1", "product", 0), _row("p1", "product", 0),
                     {"monthly": {"month": [0, 1], "x": [1.5, 2.5]}, "episodes": {"id": [1]}})
-    assert written == ["monthly", "episodes", "runs"]
+    assert written == ["monthly", "episodes", "checks", "runs"]   # the check file covers the row about to be written
     monthly = read_part(tmp_path / "monthly" / "p1_product_0.csv")
     assert list(monthly.columns) == ["point", "regime", "replication", "month", "x"]
     assert list(monthly["x"]) == [1.5, 2.5] and list(monthly["replication"]) == [0, 0]

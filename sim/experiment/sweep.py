@@ -13,12 +13,16 @@ seed depends only on the root seed and the replication, so regimes AND design
 points share common random numbers. A run that raises is recorded (a row with
 its error, metrics NaN) and the sweep goes on; running the sweep again retries
 failed runs and skips finished ones.
+
+A resume checks the store first: every run's part files against its check
+file (a run that fails is run again).
 """
 from __future__ import annotations
 
 import importlib.util
 import math
 import time
+import warnings
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +34,7 @@ from ..run import run_branches
 from ..config import Config, config_to_dict
 from ..config.branching import warm_up_key
 from ..regimes import STATUS_QUO
-from ..errors import StoreError, SweepError
+from ..errors import StoreError, StoreWarning, SweepError
 from ..files import cell
 from ..model.metrics import METRICS
 from ..model.streams import replication_seed
@@ -38,9 +42,12 @@ from .executors import as_finished, check_executor, open_executor, progress_bar,
 from .provenance import now, preload_file, provenance
 from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
-from .store import RUNS, TABLES, FORMATS, Key, Results, Store, load_results
+from .store import CHECKS, RUNS, SHOWN, STORE_VERSION, TABLES, FORMATS, Key, Results, Store, load_results
 
 __all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
+
+#: what the manifest of a resumed store keeps from the old one: it describes the store since it was made
+KEPT = ("created", "caresim_version", "git_commit", "git_dirty", "versions", "platform")
 
 
 # --------------------------------------------------------------------------- one task (in a worker)
@@ -139,13 +146,15 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 
 def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spec_path: Optional[str],
-                   created: Optional[str] = None) -> dict[str, Any]:
+                   created: Optional[str] = None, kept: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """A sweep store's manifest: the spec, its design points with their
-    resolved configs, and the provenance block (``created`` kept on a resume)."""
+    resolved configs and the provenance block. ``kept``: fields of the old
+    manifest a resume keeps (its creation and provenance; see :data:`KEPT`)."""
     reps = sweep.replications
     block = provenance(created=created)
-    return {
+    manifest = {
         "kind": "caresim sweep",
+        "store_version": STORE_VERSION,
         "command": list(command) if command is not None else None,
         "spec_path": spec_path,
         "spec": sweep.spec.model_dump(mode="json"),
@@ -164,13 +173,15 @@ def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spe
         "updated": now(),
         "finished": None,
     }
+    manifest.update(kept or {})
+    return manifest
 
 
 def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, command, spec_path) -> dict:
     """Check a resumed store against the sweep, write the manifest first."""
     old = store.read_manifest()
     new_fp = fingerprint(sweep)
-    created = None
+    kept: dict[str, Any] = {}
     if old is None:
         stored = any(store.part_files(t) for t in (RUNS, *TABLES)) or _other_format_files(store)
         if stored and not force:
@@ -188,21 +199,39 @@ def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, com
             raise StoreError(f"{store.root}: holds {old_fmt} files, not {want}; use --format {old_fmt}, another "
                              "--out, or --force to start over")
         store.fmt = old_fmt
+        runs = len(store.part_files(RUNS))
+        legacy = runs > 0 and int(old.get("store_version") or 0) < STORE_VERSION
+        if legacy and not force:
+            raise StoreError(f"{store.root}: written by an older caresim ({_old_code(old)}) without part checksums, "
+                             f"so its {runs} runs cannot be verified; use another --out, or --force to run them "
+                             "again here")
         old_fp = old.get("fingerprint", {})
-        if want != old_fmt:  # --force: start over in the new format
+        changed = old_fp != new_fp
+        if changed and not force and not legacy:
+            raise StoreError(f"{store.root}: holds a different sweep ({_differences(old_fp, new_fp)}); use "
+                             "another --out, or --force to keep only the runs that still apply")
+        start_over = legacy or want != old_fmt
+        if start_over:
+            if legacy:
+                warnings.warn(f"{store.root}: written before part checksums; its {runs} runs cannot be verified "
+                              "and are run again (--force)", StoreWarning, stacklevel=3)
             _remove_all(store)
             store.fmt = want
-        elif old_fp != new_fp:
-            if not force:
-                raise StoreError(f"{store.root}: holds a different sweep ({_differences(old_fp, new_fp)}); use "
-                                 "another --out, or --force to keep only the runs that still apply")
-            _drop_stale(store, old_fp, new_fp)
         else:
-            created = old.get("created")
+            if changed:
+                _drop_stale(store, old_fp, new_fp)
+            if runs:
+                kept = {k: old[k] for k in KEPT if k in old}
     store.clean_temporaries()
-    manifest = build_manifest(sweep, store.fmt, command, spec_path, created)
+    manifest = build_manifest(sweep, store.fmt, command, spec_path, kept=kept)
     store.write_manifest(manifest)
     return manifest
+
+
+def _old_code(old: Mapping[str, Any]) -> str:
+    """The code that wrote a manifest, as far as it says."""
+    commit = old.get("git_commit")
+    return f"caresim {old.get('caresim_version')}, " + (f"commit {commit[:8]}" if commit else "no git commit")
 
 
 def _format(fmt: Optional[str]) -> str:
@@ -229,6 +258,8 @@ def _remove_all(store: Store) -> None:
     for fmt in FORMATS:
         s = Store(store.root, fmt)
         s.remove(k for t in (RUNS, *TABLES) for k in s.part_files(t))
+    for check in store.folder(CHECKS).glob("*.json"):
+        check.unlink(missing_ok=True)
 
 
 def _drop_stale(store: Store, old_fp: Mapping[str, Any], new_fp: Mapping[str, Any]) -> None:
@@ -260,8 +291,7 @@ class _Loop:
         self.executor = None
         self.slots = 0
         self.window = 1
-        self.rows: dict[Key, dict[str, Any]] = store.read_runs()
-        self.files = {t: set(store.part_files(t)) for t in sweep.outputs}
+        self.rows, self.bad = store.scan(sweep.outputs)
         self.ran = 0
         self.failed_now = 0
         self.skipped = 0
@@ -271,12 +301,13 @@ class _Loop:
 
     def done(self, key: Key) -> bool:
         row = self.rows.get(key)
-        return row is not None and not row.get("error") and all(key in self.files[t] for t in self.files)
+        return row is not None and not row.get("error")
 
     def run(self, keys: Sequence[Key]) -> None:
         todo = [k for k in keys if not self.done(k)]
         self.skipped += len(keys) - len(todo)
         self._grow(len(keys), len(keys) - len(todo))
+        self._say_bad([k for k in todo if k in self.bad])
         if todo and self.executor is None:
             self.executor, self.slots = self._stack.enter_context(self._open())
             self.window = window(self.executor, self.slots)
@@ -289,6 +320,16 @@ class _Loop:
                     outs = [failed(exc)] * len(keys)
                 for key, out in zip(keys, outs):
                     self._record(key, out)
+
+    def _say_bad(self, keys: Sequence[Key]) -> None:
+        """One warning naming the runs about to run again because their part files fail their check."""
+        if not keys:
+            return
+        problems = [self.bad.pop(k) for k in keys]
+        shown = "; ".join(problems[:SHOWN]) + (f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else "")
+        warnings.warn(f"{self.store.root}: {len(keys)} run{'s' if len(keys) != 1 else ''} with part files that fail "
+                      f"their check {'are' if len(keys) != 1 else 'is'} run again ({shown})", StoreWarning,
+                      stacklevel=3)
 
     def _groups(self, keys: Sequence[Key]) -> list[tuple[Key, ...]]:
         """The runs to do as tasks: per replication, those whose points share
@@ -316,8 +357,6 @@ class _Loop:
         row = make_row(self.sweep, key, out)
         tables = out["tables"] if not out["error"] else {}
         self.store.write_run(key, row, tables)
-        for t in tables:
-            self.files.setdefault(t, set()).add(key)
         self.rows[key] = row
         self.ran += 1
         if out["error"]:
@@ -387,7 +426,8 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     different spec, deleting the runs that no longer apply. ``warm_up_cache``:
     a folder that keeps each replication's paused warm-up and reuses it (a
     second sweep on the same base starts at the switch; results unchanged).
-    Raises :class:`sim.SweepError` (a user error, one line).
+    Runs whose part files fail their check are run again. Raises :class:`sim.SweepError` (a user error, one
+    line).
     """
     t0 = time.perf_counter()
     spec_path = str(spec) if isinstance(spec, (str, Path)) else None

@@ -78,19 +78,20 @@ class Loaded:
     configs: dict = field(default_factory=dict)  # point -> resolved config dict (when known)
 
 
-def load_any(results_dir) -> Loaded:
+def load_any(results_dir, bad: str = "raise") -> Loaded:
     """Load a sweep store (via ``sim.load_results``, which reads through pandas
-    when it is installed) or a plain CSV folder (:func:`sim.files.read_csv`):
-    the same cell convention and the same column types either way."""
+    when it is installed and checks every part file; ``bad``: as there) or a
+    plain CSV folder (:func:`sim.files.read_csv`): the same cell convention
+    and the same column types either way."""
     path = Path(results_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such results folder")
     manifest = _read_json(path / "manifest.json")
     if (path / "runs").is_dir():
-        res = load_results(path)
+        res = load_results(path, bad=bad)
         out = Loaded(path, "sweep", manifest=dict(res.manifest or {}))
         out.runs, out.episodes, out.monthly = _plain(res.runs), _plain(res.episodes), _plain(res.monthly)
-        out.failures = list(res.failures)
+        out.failures = list(res.failures) + list(res.bad)       # runs left out: failed, or bad parts skipped
         for p in out.manifest.get("points", []) or []:
             out.points.append({"point": str(p.get("id")), **dict(p.get("values") or {})})
             if p.get("config") is not None:
@@ -194,12 +195,13 @@ def _contract_start(data: Loaded, point: str) -> tuple[Optional[float], Optional
 
 
 # --------------------------------------------------------------------------- report
-def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) -> Path:
+def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",), bad: str = "raise") -> Path:
     """Write an HTML report of the results in ``results_dir`` and return its path
     (default ``results_dir/report/index.html``; figures go to ``figures/`` next
     to it). ``formats``: figure formats; the first one is shown (PNG or SVG),
-    the others linked."""
-    data = load_any(results_dir)
+    the others linked. ``bad``: a sweep store's part files that fail their
+    check stop the report (``"raise"``) or leave their runs out (``"skip"``)."""
+    data = load_any(results_dir, bad=bad)
     out_html = Path(out_html) if out_html else data.path / "report" / "index.html"
     out_dir = out_html.parent
     fig_dir = out_dir / "figures"
