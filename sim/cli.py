@@ -4,7 +4,7 @@
     caresim compare CONFIG [--reps N] [--seed S] [--out DIR] [--workers N] [--set ...]
     caresim check CONFIG [--set ...]
     caresim sweep SPEC --out DIR [--workers N] [--executor serial|process|dask] [--scheduler ADDR|local]
-                  [--reps N] [--format csv|parquet|auto] [--force] [--no-progress]
+                  [--reps N] [--format csv|parquet|auto] [--force] [--allow-other-code] [--no-progress]
     caresim report DIR [--svg] [--skip-bad]
     caresim preload CONFIG --out FILE [--years N] [--seed S] [--set ...]
     caresim schema
@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="reuse a results folder made by a different spec, deleting the runs that no longer apply "
                    "(or by a caresim without part checksums, running its runs again)")
+    p.add_argument("--allow-other-code", action="store_true",
+                   help="resume a results folder whose runs were made by other code (another version or changed "
+                   "source); the manifest then records which code made each run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -372,7 +375,8 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         warnings.showwarning = _show_warning
         res = run_sweep(args.spec, args.out, executor=executor, workers=args.workers, scheduler=args.scheduler,
                         reps=args.reps, progress=progress, force=args.force, format=args.format,
-                        command=["caresim", *argv], warm_up_cache=args.warm_up_cache)
+                        command=["caresim", *argv], warm_up_cache=args.warm_up_cache,
+                        allow_other_code=args.allow_other_code)
     info = res.info
     reps = sorted(set(info["replications"].values()))
     reps_text = str(reps[0]) if len(reps) == 1 else f"{reps[0]}-{reps[-1]}"

@@ -1,7 +1,8 @@
 """Provenance: what a set of results was made with (code version, git commit
 and dirty flag, library versions, platform, time, resolved config): one block,
 :func:`provenance`, in the manifest of ``caresim run``/``compare`` folders
-(:func:`manifest`) and of sweep stores (``sim.experiment.sweep.build_manifest``)."""
+(:func:`manifest`) and of sweep stores (``sim.experiment.sweep.build_manifest``).
+A sweep store also records :func:`code_fingerprint`, which a resume must match."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ..config import Config, config_to_dict
+
+
+#: the package's source folder (``sim/``), whose files :func:`source_sha256` hashes
+PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def _git(args: list[str], where: Optional[Path]) -> Optional[str]:
@@ -60,6 +65,43 @@ def package_version() -> str:
         return metadata.version("caresim")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0+unknown"
+
+
+def source_sha256(root: Path = PACKAGE) -> str:
+    """SHA-256 over the package's source: every file under ``root`` (byte-code
+    caches and hidden files left out), by relative path and content, in path
+    order. Any edit to the model's code changes it; docs, tests and configs do not."""
+    h = hashlib.sha256()
+    root = Path(root)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and not p.name.startswith(".") and p.suffix not in (".pyc", ".pyo"))
+    for p in files:
+        rel = p.relative_to(root).as_posix().encode("utf-8")
+        data = p.read_bytes()
+        h.update(len(rel).to_bytes(8, "big") + rel + len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def code_fingerprint() -> dict[str, Any]:
+    """What code makes a store's runs: the caresim version, the git commit and
+    dirty flag (None outside a checkout) and :func:`source_sha256`; ``id`` is
+    version and source hash, the two that decide whether code is the same (a
+    commit that changed only docs or tests leaves the model's code as it was)."""
+    version, source = package_version(), source_sha256()
+    commit = git_commit()
+    return {"id": f"{version}+{source[:12]}", "caresim_version": version, "git_commit": commit,
+            "git_dirty": git_dirty() if commit else None, "source_sha256": source}
+
+
+def describe_code(code: Optional[dict]) -> str:
+    """A fingerprint on one line: ``caresim 0.1.0, commit 1a2b3c4d (uncommitted changes), source 9f8e7d6c5b4a``."""
+    if not code:
+        return "unknown code (no fingerprint)"
+    commit = code.get("git_commit")
+    text = f"caresim {code.get('caresim_version')}, " + (f"commit {commit[:8]}" if commit else "no git commit")
+    if code.get("git_dirty"):
+        text += " (uncommitted changes)"
+    return text + f", source {str(code.get('source_sha256'))[:12]}"
 
 
 def now() -> str:

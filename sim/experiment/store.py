@@ -2,7 +2,7 @@
 
 Layout of a store ``DIR``::
 
-    DIR/manifest.json                       spec, resolved configs, versions, git commit
+    DIR/manifest.json                       spec, resolved configs, versions, code fingerprint
     DIR/runs/<point>_<regime>_<rep>.csv     one row per run (the run's commit marker)
     DIR/checks/<point>_<regime>_<rep>.json  SHA-256, size and row count of each of the run's part files
     DIR/episodes/<point>_<regime>_<rep>.csv when the spec asks for episodes
@@ -267,10 +267,12 @@ class Store:
         return out
 
     # ----------------------------------------------------------------------- writing
-    def write_run(self, key: Key, row: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any]]) -> None:
+    def write_run(self, key: Key, row: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any]],
+                  code: Optional[str] = None) -> None:
         """A finished run: its tables first, then its check file (checksum, size
-        and rows of every part, the row's included), its row last (the commit
-        marker). A run written again is not done until its new row exists."""
+        and rows of every part, the row's included; ``code``: the fingerprint id
+        of the code that made it), its row last (the commit marker). A run
+        written again is not done until its new row exists."""
         point, regime, rep = key
         self.path(key, RUNS).unlink(missing_ok=True)
         parts = {}
@@ -287,7 +289,7 @@ class Store:
             parts[name] = part_check(data, n)
         row_data = encode_part({k: [v] for k, v in row.items()}, self.fmt)
         parts[RUNS] = part_check(row_data, 1)
-        check = {"run": part_name(key, self.fmt), "format": self.fmt, "parts": parts}
+        check = {"run": part_name(key, self.fmt), "format": self.fmt, "code": code, "parts": parts}
         self.folder(CHECKS).mkdir(parents=True, exist_ok=True)
         write_bytes(self.check_path(key), json.dumps(check, indent=1, sort_keys=True).encode("utf-8"))
         self.folder(RUNS).mkdir(parents=True, exist_ok=True)
@@ -414,6 +416,18 @@ class Store:
     def read_runs(self) -> dict[Key, dict[str, Any]]:
         """Every run row on disk that passes its check, by key."""
         return self.scan(())[0]
+
+    def run_codes(self) -> dict[str, Optional[str]]:
+        """The fingerprint id of the code that made each run, by run file name
+        (from the check files; None for a run without one)."""
+        out = {}
+        for key in sorted(self.part_files(RUNS)):
+            try:
+                check = self.read_check(key)
+            except BadPart:
+                check = None
+            out[part_name(key, self.fmt)] = (check or {}).get("code")
+        return out
 
 
 def run_rows(path: Path) -> list[dict[str, Any]]:
@@ -549,6 +563,10 @@ def load_results(path: str | Path, as_pandas: Optional[bool] = None, bad: str = 
     if unverified:
         warnings.warn(f"{path}: written before part files had checksums (no {CHECKS}/ entries); {unverified} "
                       f"run{'s' if unverified != 1 else ''} loaded unverified", StoreWarning, stacklevel=2)
+    if manifest.get("other_code"):
+        warnings.warn(f"{path}: its runs were made by {1 + len(manifest['other_code'])} versions of the code "
+                      "(manifest.json: code, other_code; run_code says which made each run)", StoreWarning,
+                      stacklevel=2)
     keys = [k for k in keys if k in runs_of]
     runs = concat([runs_of[k] for k in keys])
     failures = []

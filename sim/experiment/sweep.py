@@ -15,7 +15,9 @@ its error, metrics NaN) and the sweep goes on; running the sweep again retries
 failed runs and skips finished ones.
 
 A resume checks the store first: every run's part files against its check
-file (a run that fails is run again).
+file (a run that fails is run again), and the code against the fingerprint in
+the manifest (a store made by other code is refused unless
+``allow_other_code``; the manifest then records which code made each run).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from ..files import cell
 from ..model.metrics import METRICS
 from ..model.streams import replication_seed
 from .executors import as_finished, check_executor, open_executor, progress_bar, window
-from .provenance import now, preload_file, provenance
+from .provenance import code_fingerprint, describe_code, now, preload_file, provenance
 from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
 from .store import CHECKS, RUNS, SHOWN, STORE_VERSION, TABLES, FORMATS, Key, Results, Store, load_results
@@ -47,7 +49,7 @@ from .store import CHECKS, RUNS, SHOWN, STORE_VERSION, TABLES, FORMATS, Key, Res
 __all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
 
 #: what the manifest of a resumed store keeps from the old one: it describes the store since it was made
-KEPT = ("created", "caresim_version", "git_commit", "git_dirty", "versions", "platform")
+KEPT = ("created", "caresim_version", "git_commit", "git_dirty", "versions", "platform", "code", "other_code")
 
 
 # --------------------------------------------------------------------------- one task (in a worker)
@@ -146,10 +148,12 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 
 def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spec_path: Optional[str],
-                   created: Optional[str] = None, kept: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                   created: Optional[str] = None, code: Optional[Mapping[str, Any]] = None,
+                   kept: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """A sweep store's manifest: the spec, its design points with their
-    resolved configs and the provenance block. ``kept``: fields of the old
-    manifest a resume keeps (its creation and provenance; see :data:`KEPT`)."""
+    resolved configs, the provenance block and the fingerprint of the code
+    (``code``, default this code's). ``kept``: fields of the old manifest a
+    resume keeps (its creation, provenance, code; see :data:`KEPT`)."""
     reps = sweep.replications
     block = provenance(created=created)
     manifest = {
@@ -170,6 +174,7 @@ def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spe
                     **({"preload": pre} if (pre := preload_file(p.config)) is not None else {})}
                    for p in sweep.points],
         **block,
+        "code": dict(code) if code is not None else code_fingerprint(),
         "updated": now(),
         "finished": None,
     }
@@ -177,10 +182,13 @@ def build_manifest(sweep: Sweep, fmt: str, command: Optional[Sequence[str]], spe
     return manifest
 
 
-def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, command, spec_path) -> dict:
-    """Check a resumed store against the sweep, write the manifest first."""
+def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, command, spec_path,
+                allow_other_code: bool = False, code: Optional[dict] = None) -> dict:
+    """Check a resumed store against the sweep and the code (``code``: this
+    code's fingerprint), write the manifest first."""
     old = store.read_manifest()
     new_fp = fingerprint(sweep)
+    code = code or code_fingerprint()
     kept: dict[str, Any] = {}
     if old is None:
         stored = any(store.part_files(t) for t in (RUNS, *TABLES)) or _other_format_files(store)
@@ -202,15 +210,21 @@ def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, com
         runs = len(store.part_files(RUNS))
         legacy = runs > 0 and int(old.get("store_version") or 0) < STORE_VERSION
         if legacy and not force:
-            raise StoreError(f"{store.root}: written by an older caresim ({_old_code(old)}) without part checksums, "
-                             f"so its {runs} runs cannot be verified; use another --out, or --force to run them "
-                             "again here")
+            raise StoreError(f"{store.root}: written by an older caresim ({_old_code(old)}) without part checksums "
+                             f"or a code fingerprint, so its {runs} runs cannot be verified; use another --out, or "
+                             "--force to run them again here")
         old_fp = old.get("fingerprint", {})
         changed = old_fp != new_fp
         if changed and not force and not legacy:
             raise StoreError(f"{store.root}: holds a different sweep ({_differences(old_fp, new_fp)}); use "
                              "another --out, or --force to keep only the runs that still apply")
         start_over = legacy or want != old_fmt
+        old_code = old.get("code") or {}
+        other = runs > 0 and not start_over and old_code.get("id") != code["id"]
+        if other and not allow_other_code:
+            raise StoreError(f"{store.root}: holds runs made by other code ({describe_code(old_code)}; this is "
+                             f"{describe_code(code)}); use another --out, or --allow-other-code to add runs by this "
+                             "code to them (the manifest then records which code made each run)")
         if start_over:
             if legacy:
                 warnings.warn(f"{store.root}: written before part checksums; its {runs} runs cannot be verified "
@@ -222,14 +236,20 @@ def _open_store(store: Store, sweep: Sweep, fmt: Optional[str], force: bool, com
                 _drop_stale(store, old_fp, new_fp)
             if runs:
                 kept = {k: old[k] for k in KEPT if k in old}
+        if other:
+            known = [c.get("id") for c in kept.get("other_code", [])]
+            if code["id"] not in known:
+                kept["other_code"] = [*kept.get("other_code", []), {**code, "first_used": now()}]
     store.clean_temporaries()
-    manifest = build_manifest(sweep, store.fmt, command, spec_path, kept=kept)
+    manifest = build_manifest(sweep, store.fmt, command, spec_path, code=code, kept=kept)
+    if manifest.get("other_code"):
+        manifest["run_code"] = store.run_codes()
     store.write_manifest(manifest)
     return manifest
 
 
 def _old_code(old: Mapping[str, Any]) -> str:
-    """The code that wrote a manifest, as far as it says."""
+    """The code of a manifest written before code fingerprints, as far as it says."""
     commit = old.get("git_commit")
     return f"caresim {old.get('caresim_version')}, " + (f"commit {commit[:8]}" if commit else "no git commit")
 
@@ -284,9 +304,10 @@ class _Loop:
     run again starts no workers)."""
 
     def __init__(self, sweep: Sweep, store: Store, stack: ExitStack, open_executor, bar,
-                 warm_up_cache: Optional[str] = None):
+                 warm_up_cache: Optional[str] = None, code: Optional[str] = None):
         self.sweep, self.store, self.bar = sweep, store, bar
         self.warm_up_cache = warm_up_cache
+        self.code = code
         self._stack, self._open = stack, open_executor
         self.executor = None
         self.slots = 0
@@ -356,7 +377,7 @@ class _Loop:
     def _record(self, key: Key, out: Mapping[str, Any]) -> None:
         row = make_row(self.sweep, key, out)
         tables = out["tables"] if not out["error"] else {}
-        self.store.write_run(key, row, tables)
+        self.store.write_run(key, row, tables, code=self.code)
         self.rows[key] = row
         self.ran += 1
         if out["error"]:
@@ -414,7 +435,7 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
               executor: str = "process", workers: Optional[int] = None, scheduler: Any = None,
               reps: Optional[int] = None, progress: bool = True, force: bool = False,
               format: Optional[str] = None, command: Optional[Sequence[str]] = None,
-              warm_up_cache: Optional[Union[str, Path]] = None) -> Results:
+              warm_up_cache: Optional[Union[str, Path]] = None, allow_other_code: bool = False) -> Results:
     """Run (or resume) a sweep into ``out_dir`` and return its tables.
 
     ``spec``: a path to a YAML spec, a mapping (``base`` a path or a Config)
@@ -426,7 +447,11 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     different spec, deleting the runs that no longer apply. ``warm_up_cache``:
     a folder that keeps each replication's paused warm-up and reuses it (a
     second sweep on the same base starts at the switch; results unchanged).
-    Runs whose part files fail their check are run again. Raises :class:`sim.SweepError` (a user error, one
+    ``allow_other_code``: resume a store whose runs were made by other code
+    (another version, or changed source under ``sim/``), which is refused
+    otherwise; the manifest then lists every code (``code``, ``other_code``)
+    and which made each run (``run_code``). Runs whose part files fail their
+    check are run again. Raises :class:`sim.SweepError` (a user error, one
     line).
     """
     t0 = time.perf_counter()
@@ -437,12 +462,14 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     check_executor(executor, workers)
     store = Store(out_dir)
     with store.lock():
-        manifest = _open_store(store, sweep, format, force, command, spec_path)
+        code = code_fingerprint()
+        manifest = _open_store(store, sweep, format, force, command, spec_path, allow_other_code, code)
         bar = progress_bar(progress, "sweep")
         try:
             with ExitStack() as stack:
                 loop = _Loop(sweep, store, stack, lambda: open_executor(executor, workers, scheduler), bar,
-                             str(Path(warm_up_cache).resolve()) if warm_up_cache is not None else None)
+                             str(Path(warm_up_cache).resolve()) if warm_up_cache is not None else None,
+                             code=code["id"])
                 reps_ = sweep.replications
                 if isinstance(reps_, int):
                     counts = {p.id: reps_ for p in sweep.points}
@@ -454,6 +481,8 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
                 bar.close()
         manifest["replications_per_point"] = counts
         manifest["finished"] = now()
+        if manifest.get("other_code"):
+            manifest["run_code"] = store.run_codes()
         store.write_manifest(manifest)
     res = load_results(out_dir)
     res.info = {"ran": loop.ran, "skipped": loop.skipped, "failed_now": loop.failed_now,
