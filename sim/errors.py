@@ -24,7 +24,8 @@ class InvariantError(AssertionError):
 
 
 class SweepWarning(UserWarning):
-    """Something in a spec was adjusted (e.g. a Sobol size rounded up)."""
+    """Something in a sweep was adjusted or handled (a Sobol size rounded up,
+    a dead worker process replaced and its runs tried again)."""
 
 
 class StoreWarning(UserWarning):

@@ -12,7 +12,9 @@ Run ``(point, regime, r)`` uses seed ``replication_seed(spec.seed, r)``: the
 seed depends only on the root seed and the replication, so regimes AND design
 points share common random numbers. A run that raises is recorded (a row with
 its error, metrics NaN) and the sweep goes on; running the sweep again retries
-failed runs and skips finished ones.
+failed runs and skips finished ones. A worker process that dies (e.g. killed
+for lack of memory) takes only its runs with it: the pool is started again and
+those runs are tried again, alone, up to :data:`RETRIES` times.
 
 A resume checks the store first: every run's part files against its check
 file (a run that fails is run again), and the code against the fingerprint in
@@ -25,6 +27,8 @@ import importlib.util
 import math
 import time
 import warnings
+from collections import deque
+from concurrent.futures import BrokenExecutor
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +40,7 @@ from ..run import run_branches
 from ..config import Config, config_to_dict
 from ..config.branching import warm_up_key
 from ..regimes import STATUS_QUO
-from ..errors import StoreError, StoreWarning, SweepError
+from ..errors import StoreError, StoreWarning, SweepError, SweepWarning
 from ..files import cell
 from ..model.metrics import METRICS
 from ..model.streams import replication_seed
@@ -46,10 +50,17 @@ from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
 from .store import CHECKS, RUNS, SHOWN, STORE_VERSION, TABLES, FORMATS, Key, Results, Store, load_results
 
-__all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task"]
+__all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task",
+           "RETRIES", "WorkerDied"]
 
+#: how many times a task lost with a dead worker process is tried again (alone) before its runs fail
+RETRIES = 2
 #: what the manifest of a resumed store keeps from the old one: it describes the store since it was made
 KEPT = ("created", "caresim_version", "git_commit", "git_dirty", "versions", "platform", "code", "other_code")
+
+
+class WorkerDied(RuntimeError):
+    """The worker process running a task died every time it was tried (e.g. killed for lack of memory)."""
 
 
 # --------------------------------------------------------------------------- one task (in a worker)
@@ -301,21 +312,27 @@ def _drop_stale(store: Store, old_fp: Mapping[str, Any], new_fp: Mapping[str, An
 class _Loop:
     """Submits runs, keeps a bounded number in flight, records each as it
     finishes. The executor is opened on first need (a finished sweep that is
-    run again starts no workers)."""
+    run again starts no workers) and opened again when a worker process dies
+    (a broken pool): the runs lost with it are tried again one at a time, so
+    a run that kills its worker is found out and fails alone after
+    :data:`RETRIES` more tries, while the others go on."""
 
     def __init__(self, sweep: Sweep, store: Store, stack: ExitStack, open_executor, bar,
                  warm_up_cache: Optional[str] = None, code: Optional[str] = None):
         self.sweep, self.store, self.bar = sweep, store, bar
         self.warm_up_cache = warm_up_cache
         self.code = code
-        self._stack, self._open = stack, open_executor
+        self._open = open_executor
+        self._executor = stack.enter_context(ExitStack())     # closed (and opened again) on its own
         self.executor = None
         self.slots = 0
         self.window = 1
         self.rows, self.bad = store.scan(sweep.outputs)
+        self.lost: dict[tuple[Key, ...], int] = {}
         self.ran = 0
         self.failed_now = 0
         self.skipped = 0
+        self.restarts = 0
         self.points = {p.id: p for p in sweep.points}
         self.warm_up = {p.id: warm_up_key(p.config, (preload_file(p.config) or {}).get("sha256"))
                         for p in sweep.points}
@@ -330,17 +347,66 @@ class _Loop:
         self._grow(len(keys), len(keys) - len(todo))
         self._say_bad([k for k in todo if k in self.bad])
         if todo and self.executor is None:
-            self.executor, self.slots = self._stack.enter_context(self._open())
-            self.window = window(self.executor, self.slots)
-        calls = ((keys, self._task(keys)) for keys in self._groups(todo))
-        with closing(as_finished(self.executor, execute, calls, self.window)) as finished:
-            for keys, fut in finished:
+            self._start()
+        fresh = deque(self._groups(todo))
+        alone: deque = deque()
+        while fresh or alone:
+            lost = self._drain(alone, 1) if alone else self._drain(fresh, self.window)
+            if lost:
+                self._restart()
+                self._retry(lost, alone)
+
+    def _drain(self, queue: deque, width: int) -> list[tuple[Key, ...]]:
+        """Run the groups of ``queue`` (taken as slots free up), ``width`` at a
+        time, recording each as it finishes. When the executor breaks (a worker
+        process died), take no more: return the groups lost with it (those
+        not yet taken stay in ``queue``)."""
+        lost: list[tuple[Key, ...]] = []
+
+        def calls():
+            while queue and not lost:
+                group = queue.popleft()
+                yield group, self._task(group)
+
+        with closing(as_finished(self.executor, execute, calls(), width)) as finished:
+            for group, fut in finished:
                 try:
                     outs = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker process died or a broken pool
-                    outs = [failed(exc)] * len(keys)
-                for key, out in zip(keys, outs):
+                except BrokenExecutor:
+                    lost.append(group)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. a task that cannot be sent; recorded
+                    outs = [failed(exc)] * len(group)
+                for key, out in zip(group, outs):
                     self._record(key, out)
+        return lost
+
+    def _retry(self, lost: Sequence[tuple[Key, ...]], alone: deque) -> None:
+        """Queue the groups lost with a dead worker to be tried again alone;
+        a group lost more than :data:`RETRIES` times fails."""
+        again = 0
+        for group in lost:
+            n = self.lost[group] = self.lost.get(group, 0) + 1
+            if n > RETRIES:
+                exc = WorkerDied(f"the worker process running it died {n} times (killed, e.g. for lack of memory?)")
+                for key in group:
+                    self._record(key, failed(exc))
+            else:
+                alone.append(group)
+                again += len(group)
+        warnings.warn(f"a worker process died (killed, e.g. for lack of memory?); the pool was started again and "
+                      f"{again} of the {sum(len(g) for g in lost)} runs lost with it are tried again", SweepWarning,
+                      stacklevel=2)
+
+    def _start(self) -> None:
+        self.executor, self.slots = self._executor.enter_context(self._open())
+        self.window = window(self.executor, self.slots)
+
+    def _restart(self) -> None:
+        """A new executor in place of a broken one."""
+        self._executor.close()
+        self.restarts += 1
+        self._start()
 
     def _say_bad(self, keys: Sequence[Key]) -> None:
         """One warning naming the runs about to run again because their part files fail their check."""
@@ -488,7 +554,7 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     res.info = {"ran": loop.ran, "skipped": loop.skipped, "failed_now": loop.failed_now,
                 "total": sum(counts.values()) * len(sweep.regimes), "points": len(sweep.points),
                 "regimes": list(sweep.regimes), "replications": counts, "executor": executor, "slots": loop.slots,
-                "seconds": time.perf_counter() - t0}
+                "restarts": loop.restarts, "seconds": time.perf_counter() - t0}
     return res
 
 
