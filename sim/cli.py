@@ -10,7 +10,8 @@
     caresim schema
 
 A user error (bad config, bad argument, unreadable file) prints one line,
-``caresim: error: <message>``, and exits with status 2.
+``caresim: error: <message>``, and exits with status 2. A sweep stopped by
+Ctrl-C exits 130, by SIGTERM 143, with one line saying how to resume it.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import json
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from .errors import ConfigError, did_you_mean
 from .regimes import REGIMES, STATUS_QUO
@@ -136,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run (or resume) a sweep: design points x regimes x replications",
                        description="Run a sweep spec (configs/sweeps/*.yaml) into DIR, writing each run as it "
                        "finishes; the same command again resumes it, skipping finished runs and retrying failed "
-                       "ones and runs whose files fail their check. Exits 1 if any run failed.")
+                       "ones and runs whose files fail their check. Exits 1 if any run failed, 130 on Ctrl-C, "
+                       "143 on SIGTERM (finished runs are kept).")
     p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml")
     p.add_argument("--out", metavar="DIR", type=Path, required=True,
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
@@ -371,12 +374,15 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise UsageError(f"--scheduler: only with --executor dask, not {executor}")
     progress = not args.no_progress and sys.stderr.isatty()
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        res = run_sweep(args.spec, args.out, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                        reps=args.reps, progress=progress, force=args.force, format=args.format,
-                        command=["caresim", *argv], warm_up_cache=args.warm_up_cache,
-                        allow_other_code=args.allow_other_code)
+    try:
+        with warnings.catch_warnings(), _sigterm_interrupts():
+            warnings.showwarning = _show_warning
+            res = run_sweep(args.spec, args.out, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                            reps=args.reps, progress=progress, force=args.force, format=args.format,
+                            command=["caresim", *argv], warm_up_cache=args.warm_up_cache,
+                            allow_other_code=args.allow_other_code)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, args.out, argv)
     info = res.info
     reps = sorted(set(info["replications"].values()))
     reps_text = str(reps[0]) if len(reps) == 1 else f"{reps[0]}-{reps[-1]}"
@@ -407,6 +413,43 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`sim.errors.Interrupted` (as Ctrl-C raises
+    KeyboardInterrupt), so a terminated sweep stops the way an interrupted one does."""
+    import signal
+    import threading
+
+    from .errors import Interrupted
+
+    def stop(signum, frame):
+        raise Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():    # signals are the main thread's
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _interrupted(exc: BaseException, out: Path, argv: Sequence[str]) -> int:
+    """One line: what stopped the sweep, what is kept, the command that resumes it; 128 + the signal."""
+    import shlex
+    import signal
+
+    from .experiment.store import RUNS, Store
+
+    signum = getattr(exc, "signum", signal.SIGINT)
+    what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    n = len(Store(out).part_files(RUNS))
+    print(f"{PROG}: interrupted ({what}); {n} finished run{'s' if n != 1 else ''} kept in {out}; resume with: "
+          f"{shlex.join([PROG, *argv])}", file=sys.stderr)
+    return 128 + int(signum)
 
 
 def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -33,6 +33,15 @@ class StoreWarning(UserWarning):
     run again (one line naming the folder and the part files)."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A sweep was stopped by a signal: Ctrl-C (SIGINT) or SIGTERM. A
+    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def nearest(value: object, choices: Iterable[object]) -> str | None:
     """The closest of ``choices`` to ``value`` (difflib), or None."""
     near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)

@@ -8,11 +8,17 @@ results written as they finish). ``parallel_map`` is the same path for a
 fixed list of jobs (``caresim compare``, the warm-up check): in this process
 for one worker, else a process pool whose workers exit when the parent dies.
 Results never depend on the executor.
+
+Ctrl-C is the parent's alone: worker processes (of the pool, and of a Dask
+``LocalCluster`` started here) ignore SIGINT, and when the parent stops on an
+exception (Ctrl-C, SIGTERM) it ends them at once instead of waiting for their
+runs, so a sweep stops with one line and no worker tracebacks.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -49,8 +55,11 @@ class SerialExecutor(Executor):
 
 def _watch_parent(parent: int) -> None:
     """Worker initializer: exit when the sweep process dies (even by SIGKILL),
-    instead of waiting for work forever as an orphan."""
+    instead of waiting for work forever as an orphan; ignore Ctrl-C (SIGINT
+    reaches every process of the terminal's group: the parent handles it)."""
     import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch():
         while os.getppid() == parent:
@@ -98,13 +107,46 @@ def open_executor(kind: str = "process", workers: Optional[int] = None,
         try:
             yield pool, n
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool)
             raise
         else:
             pool.shutdown(wait=True)
     else:
         with _dask(workers, scheduler) as pair:
             yield pair
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what waits and end the worker processes now (their runs are lost,
+    the store keeps every finished one): an interrupted sweep does not wait
+    for the runs in progress."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)        # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError):  # pragma: no cover - already gone
+            pass
+
+
+@contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """SIGINT ignored while worker processes are started, so they inherit it
+    ignored (Python keeps an inherited SIG_IGN); the parent's own handler is
+    back afterwards. Only in the main thread (elsewhere signals cannot be set)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextmanager
@@ -116,8 +158,9 @@ def _dask(workers: Optional[int], scheduler: Any) -> Iterator[tuple[Executor, in
                          "(pip install 'caresim[dask]' or pip install 'dask[distributed]')") from None
     owned: list = []
     if scheduler is None or scheduler == "local":
-        cluster = LocalCluster(n_workers=int(workers or default_workers()), threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        with _ignoring_sigint():      # logs of the cluster's plumbing off: a run's error reaches the sweep anyway
+            cluster = LocalCluster(n_workers=int(workers or default_workers()), threads_per_worker=1,
+                                   processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
         owned.append(cluster)
         client = Client(cluster)
         owned.insert(0, client)
@@ -142,6 +185,7 @@ def _dask(workers: Optional[int], scheduler: Any) -> Iterator[tuple[Executor, in
         try:
             yield ex, slots
         except BaseException:
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)   # no log of the runs cut short
             ex.shutdown(wait=False)
             raise
         else:

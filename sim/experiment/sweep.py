@@ -518,7 +518,8 @@ def run_sweep(spec: Union[SweepSpec, Mapping[str, Any], str, Path], out_dir: Uni
     otherwise; the manifest then lists every code (``code``, ``other_code``)
     and which made each run (``run_code``). Runs whose part files fail their
     check are run again. Raises :class:`sim.SweepError` (a user error, one
-    line).
+    line); Ctrl-C (or a SIGTERM turned into :class:`sim.errors.Interrupted`)
+    leaves every finished run in the store, and the same call resumes.
     """
     t0 = time.perf_counter()
     spec_path = str(spec) if isinstance(spec, (str, Path)) else None
