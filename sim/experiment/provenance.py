@@ -2,7 +2,10 @@
 and dirty flag, library versions, platform, time, resolved config): one block,
 :func:`provenance`, in the manifest of ``caresim run``/``compare`` folders
 (:func:`manifest`) and of sweep stores (``sim.experiment.sweep.build_manifest``).
-A sweep store also records :func:`code_fingerprint`, which a resume must match."""
+A sweep store also records :func:`code_fingerprint`, which a resume must match.
+
+Git is only ever read, with optional locks off, so reading the commit writes
+nothing (no ``.git/index.lock``) and nothing outside a command's ``--out``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -24,13 +27,14 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 def _git(args: list[str], where: Optional[Path]) -> Optional[str]:
     """Output of ``git ARGS`` in the repository holding the package, or None.
-    Without optional locks (``GIT_OPTIONAL_LOCKS=0``): ``git status`` then
-    never writes ``.git/index.lock``, so reading the commit cannot get in the
-    way of a commit being made at the same time."""
+    Without optional locks (``--no-optional-locks`` and ``GIT_OPTIONAL_LOCKS=0``):
+    ``git status`` then never refreshes the index nor writes ``.git/index.lock``,
+    so reading the commit writes nothing and cannot get in the way of a commit
+    being made at the same time."""
     where = Path(where) if where is not None else Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=10,
-                             stdin=subprocess.DEVNULL, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+        out = subprocess.run(["git", "--no-optional-locks", *args], cwd=where, capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout if out.returncode == 0 else None
