@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import json
 import math
 import os
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ..errors import StoreError
-from ..files import atomic_path, cell, is_temporary, pandas_options, write_csv, write_json
+from ..files import atomic_path, cell, is_temporary, pandas_options, read_json_object, write_csv, write_json
 from ..table import Table
 
 MANIFEST = "manifest.json"
@@ -149,14 +148,7 @@ class Store:
         return self.root / MANIFEST
 
     def read_manifest(self) -> Optional[dict]:
-        try:
-            text = self.manifest_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StoreError(f"{self.manifest_path}: not valid JSON ({exc.msg})") from None
+        return read_json_object(self.manifest_path)
 
     def write_manifest(self, data: Mapping[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
