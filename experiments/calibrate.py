@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 import sim  # noqa: E402
 from sim import STATUS_QUO  # noqa: E402
 from sim.analysis.stats import t_interval, trend_slope  # noqa: E402
-from sim.cli import positive_int  # noqa: E402
+from sim.cli import replications, workers  # noqa: E402
 from sim.errors import ConfigError  # noqa: E402
 from sim.experiment.executors import parallel_map  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
@@ -453,10 +453,10 @@ def _override(text: str) -> tuple[str, str]:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     ap = _Parser(prog=PROG, description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML configuration (default: %(default)s)")
-    ap.add_argument("--reps", type=positive_int, default=None,
+    ap.add_argument("--reps", type=replications, default=None,
                     help=f"replications per run set (default {DEFAULT_REPS}, with --quick {QUICK_REPS})")
     ap.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
-    ap.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+    ap.add_argument("--workers", type=workers, default=os.cpu_count() or 1,
                     help="parallel processes (default: one per core)")
     ap.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
                     help="override a config value by its dotted key path (repeatable)")

@@ -97,7 +97,7 @@ def one_run(job) -> list[dict]:
     for d in (dates if regime == STATUS_QUO else [date]):
         prep = preparation_months(dt.date.fromisoformat(award), dt.date.fromisoformat(d))
         rows.append({
-            "contract_start": d, "regime": regime, "replication": rep, "seed": seed,
+            "point": d, "contract_start": d, "regime": regime, "replication": rep, "seed": seed,
             "award": award, "window_start": window[0], "window_end": window[1],
             "status_quo_months_in_window": (dt.date.fromisoformat(d) - dt.date.fromisoformat(window[0])).days
             / DAYS_PER_MONTH,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -45,6 +46,14 @@ def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
+def _os_error(exc: OSError) -> str:
+    """``path: reason`` of an operating-system error, in one line."""
+    if exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _one_line(f"{where}{exc.strerror}")
+    return _one_line(exc)
+
+
 # --------------------------------------------------------------------------- argument types
 def _override(text: str) -> tuple[str, str]:
     key, eq, value = text.partition("=")
@@ -56,15 +65,57 @@ def _override(text: str) -> tuple[str, str]:
     return key, value
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer above 0 (scripts reuse it)."""
+#: the most worker processes a command starts (more would only exhaust the machine)
+MAX_WORKERS = 1024
+#: the most calendar years ``caresim preload`` simulates
+MAX_YEARS = 1000
+
+
+def positive_int(text: str, maximum: Optional[int] = None) -> int:
+    """argparse type: an integer above 0 (and at most ``maximum``; scripts reuse it)."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if n <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if maximum is not None and n > maximum:
+        raise argparse.ArgumentTypeError(f"expected a positive integer of at most {maximum:,}, got {text!r}")
     return n
+
+
+def at_most(maximum: int):
+    """argparse type: a positive integer of at most ``maximum`` (absurd counts are refused,
+    not started)."""
+    def parse(text: str) -> int:
+        return positive_int(text, maximum)
+    return parse
+
+
+def replications(text: str) -> int:
+    """argparse type of ``--reps``."""
+    from .experiment.spec import MAX_REPLICATIONS
+
+    return positive_int(text, MAX_REPLICATIONS)
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx|inproc)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+def _scheduler(text: str) -> str:
+    """argparse type of ``--scheduler``: ``local`` or a Dask address ``[proto://]host:port``."""
+    text = text.strip()
+    if text == "local" or _ADDRESS.match(text):
+        port = text.rsplit(":", 1)[-1]
+        if text == "local" or 0 < int(port) < 65536:
+            return text
+    raise argparse.ArgumentTypeError(f"expected 'local' or a Dask scheduler address such as tcp://host:8786, "
+                                     f"got {text!r}")
+
+
+def workers(text: str) -> int:
+    """argparse type of ``--workers``."""
+    return positive_int(text, MAX_WORKERS)
 
 
 def _seed(text: str) -> int:
@@ -115,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",
                        description="Run both regimes on common random numbers over replications and "
                        "print each metric's mean with its 95%% CI and the paired difference.")
-    p.add_argument("--reps", type=positive_int, default=10, metavar="N", help="replications (default 10)")
+    p.add_argument("--reps", type=replications, default=10, metavar="N", help="replications (default 10)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write comparison.csv, runs.csv, yearly.csv, trends.csv, time_to_care.csv, monthly.csv, "
@@ -124,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="episode records of each run written to episodes.csv for the report's figures, evenly "
                    "spaced (default: sim.experiment.compare.EPISODES_PER_RUN, 2000; 0: none)")
     p.add_argument("--all-episodes", action="store_true", help="write every episode record (large files)")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+    p.add_argument("--workers", type=workers, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
@@ -145,11 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default=None,
                    help="where runs execute (default process; dask when --scheduler is given)")
-    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
+    p.add_argument("--workers", type=workers, default=None, metavar="N",
                    help="worker processes (default: one per core); with --scheduler local, Dask workers")
-    p.add_argument("--scheduler", metavar="ADDR", default=None,
+    p.add_argument("--scheduler", metavar="ADDR", default=None, type=_scheduler,
                    help="Dask scheduler address (e.g. tcp://host:8786), or 'local' to start a LocalCluster")
-    p.add_argument("--reps", type=positive_int, default=None, metavar="N",
+    p.add_argument("--reps", type=replications, default=None, metavar="N",
                    help="replications per design point, overriding the spec (for a quick look)")
     p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
                    help="keep each replication's paused warm-up here and reuse it (the same base config, seed and code start at the switch; files of about 15 MB)")
@@ -178,9 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("warmup", parents=[config], help="MSER-5 check of the warm-up length",
                        description="Run the status quo over replications and report, per monthly series, "
                        "the MSER-5 truncation point next to the config's warm-up.")
-    p.add_argument("--reps", type=positive_int, default=5, metavar="N", help="replications (default 5)")
+    p.add_argument("--reps", type=replications, default=5, metavar="N", help="replications (default 5)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
-    p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="parallel processes")
+    p.add_argument("--workers", type=workers, default=1, metavar="N", help="parallel processes")
     p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("params", help="list every parameter with its unit and source",
@@ -196,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "its provenance in FILE.json. A config with timeline.initial_state: preloaded and "
                        "timeline.preload: FILE then starts from a resample of them, so its warm-up can be short.")
     p.add_argument("--out", metavar="FILE", type=Path, required=True, help="the snapshot CSV to write")
-    p.add_argument("--years", type=positive_int, default=30, metavar="N",
+    p.add_argument("--years", type=at_most(MAX_YEARS), default=30, metavar="N",
                    help="years the status quo runs before the snapshot (default 30); the snapshot falls on the "
                    "config's start date N years on, so its season matches day 0")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
@@ -585,3 +636,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:   # a file the user named, a full disk, a scheduler that does not answer
+        print(f"{PROG}: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+

@@ -238,6 +238,30 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def read_json_object(path: str | Path) -> Optional[dict]:
+    """A JSON file that holds an object (a manifest, a sidecar); None when there
+    is no such file. Anything else there raises StoreError with one line."""
+    from .errors import StoreError
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: not UTF-8 text; expected a JSON object") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not a JSON object (it holds a {type(data).__name__}); expected the manifest "
+                         "that caresim writes")
+    return data
+
+
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
     """``data`` as indented JSON, atomically (numpy values, dates and paths
     converted; NaN written as JSON's ``NaN``)."""

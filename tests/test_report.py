@@ -14,6 +14,7 @@ import pytest
 
 import sim
 from sim import cli
+from sim.errors import StoreError
 from sim.files import read_csv
 from sim.present.report import load_any, write_report
 
@@ -180,9 +181,9 @@ def test_report_from_comparison_csv_only_and_failures_and_morris(compare_dir, tm
 
 
 def test_load_any_refuses_other_folders(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(StoreError, match="no results here"):
         load_any(tmp_path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(StoreError, match="no such results folder"):
         load_any(tmp_path / "nope")
 
 

@@ -12,12 +12,15 @@ import math
 from typing import Annotated, Literal, Optional, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from scipy import special
 
+from .types import Section
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class _Spec(Section):
+    """Every quantity drawn from a spec is a duration, size, intensity or
+    proficiency: none is negative, so no spec may give a negative value."""
 
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -76,13 +79,13 @@ class Uniform(_Spec):
     """Uniform on [low, high]."""
 
     dist: Literal["uniform"]
-    low: float
-    high: float
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
 
     @model_validator(mode="after")
     def _order(self):
         if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
+            raise ValueError(f"high: got {self.high:g} below low {self.low:g}; expected low <= high")
         return self
 
     def ppf(self, u):
@@ -96,7 +99,7 @@ class Fixed(_Spec):
     """A constant."""
 
     dist: Literal["fixed"]
-    value: float
+    value: float = Field(ge=0)
 
     def ppf(self, u):
         return np.full(np.shape(u), self.value, dtype=float)
@@ -110,25 +113,25 @@ class Empirical(_Spec):
     bin) or discrete (``values``); ``probs`` gives the mass of each bin/value."""
 
     dist: Literal["empirical"]
-    bins: Optional[list[float]] = None
-    values: Optional[list[float]] = None
-    probs: list[float]
+    bins: Optional[list[Annotated[float, Field(ge=0)]]] = None
+    values: Optional[list[Annotated[float, Field(ge=0)]]] = None
+    probs: list[Annotated[float, Field(ge=0, le=1)]] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check(self):
         if (self.bins is None) == (self.values is None):
             raise ValueError("give exactly one of 'bins' (edges) or 'values'")
-        if any(p < 0 for p in self.probs):
-            raise ValueError("probs must be non-negative")
         if abs(sum(self.probs) - 1.0) > 1e-6:
-            raise ValueError(f"probs must sum to 1, got {sum(self.probs):.6g}")
+            raise ValueError(f"probs: got a sum of {sum(self.probs):.6g}; expected a sum of 1")
         if self.bins is not None:
             if len(self.bins) != len(self.probs) + 1:
-                raise ValueError("bins needs one edge more than probs")
-            if any(b >= a for a, b in zip(self.bins[1:], self.bins[:-1])):
-                raise ValueError("bins must be strictly increasing")
+                raise ValueError(f"bins: got {len(self.bins)} edges for {len(self.probs)} probs; expected one "
+                                 "edge more than probs")
+            if any(b <= a for a, b in zip(self.bins[:-1], self.bins[1:])):
+                raise ValueError(f"bins: got {self.bins}; expected strictly increasing edges")
         elif len(self.values) != len(self.probs):
-            raise ValueError("values and probs must have the same length")
+            raise ValueError(f"values: got {len(self.values)} values for {len(self.probs)} probs; expected "
+                             "as many as probs")
         return self
 
     def ppf(self, u):

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import ConfigError, did_you_mean
+from . import yamlfile
 from .schema import Config
 
 
 # --------------------------------------------------------------------------- loading
-def _parse_scalar(text: str) -> Any:
-    """Parse a ``--set`` value the way YAML would (numbers, booleans, lists...)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
 def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
     """Return a copy of ``data`` with dotted-path overrides applied. Paths must
     exist (a typo would otherwise be silently ignored), except the last key
@@ -30,7 +23,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any]) -> dict:
     data = json.loads(json.dumps(data, default=str))
     for path, value in overrides.items():
         if isinstance(value, str):
-            value = _parse_scalar(value)
+            value = yamlfile.scalar(value)
         keys = path.split(".")
         node: Any = data
         for depth, key in enumerate(keys):
@@ -115,8 +108,13 @@ def _fields_at(path: list[str], root: Any = None) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 40, 40
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    """A bounded repr: never walks more than a few items of a big input."""
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -132,18 +130,9 @@ def validate(data: Mapping[str, Any]) -> Config:
 
 
 def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError] = ConfigError) -> Any:
-    """Parse a YAML file; a missing file or bad YAML raises ``error`` with one line."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark else ""
-        raise error(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    """Parse a YAML file with the project's rules (:mod:`sim.config.yamlfile`);
+    a missing, binary or malformed file raises ``error`` with one line."""
+    return yamlfile.read(path, what, error)
 
 
 def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from . import yamlfile
+
 #: units by the end of a key path (first match wins)
 _UNITS = (
     ("_days", "days"), ("days", "days"), ("_per_week", "hours/week"), ("_eur", "EUR"),
@@ -61,10 +63,10 @@ def parameter_rows(path: str | Path) -> list[dict[str, Any]]:
         own = _comment(lines, node.start_mark.line)
         last = prefix.rsplit(".", 1)[-1]
         src = own or inherited or ("definition" if last in _DEFINITIONS else "")
-        rows.append({"parameter": prefix, "value": yaml.safe_load(yaml.serialize(node)),
+        rows.append({"parameter": prefix, "value": yamlfile.parse(yaml.serialize(node), prefix),
                      "unit": _unit(prefix), "source": src})
 
-    walk(yaml.compose(text), "", "")
+    walk(yaml.compose(text, Loader=yamlfile.Loader), "", "")
     return rows
 
 

@@ -6,14 +6,15 @@ reported as one line naming the key path, the bad value and what was expected.
 """
 from __future__ import annotations
 
-import datetime as dt
+import re
 from typing import Any, Literal, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import did_you_mean
 from ..units import DAYS_PER_YEAR
 from .distributions import Dist
+from .types import Date, Int, Pair, Section, Share
 
 SEVERITIES = ("mild", "moderate", "severe")
 MECHANISMS = (
@@ -26,8 +27,16 @@ MECHANISMS = (
     "provider_transition",   # M7
     "selection",             # M8
 )
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Model = Section
+
+#: no count of things the model builds (providers, collectives, products per episode...)
+#: is larger: a model of that size would not fit in memory
+MAX_COUNT = 100_000
+#: more new referrals a year than a country has (the Netherlands: about 450,000
+#: youths in youth care a year, CBS); every referral is simulated one by one
+MAX_REFERRALS_PER_YEAR = 10_000_000
+#: more youths (0-17) than a municipality can have
+MAX_POPULATION = 100_000_000
 
 
 def _sums_to_one(values: Mapping[str, float], what: str) -> None:
@@ -43,9 +52,9 @@ class Timeline(_Model):
     """Calendar of a run: warm-up under the status quo from ``start`` to
     ``contract_start``, then the evaluation horizon to ``end``."""
 
-    start: dt.date = Field(description="simulation day 0; the warm-up starts here")
-    contract_start: dt.date = Field(description="the regime under study takes over")
-    end: dt.date = Field(description="end of the evaluation horizon")
+    start: Date = Field(description="simulation day 0; the warm-up starts here")
+    contract_start: Date = Field(description="the regime under study takes over")
+    end: Date = Field(description="end of the evaluation horizon")
     initial_state: Literal["empty", "preloaded"] = Field(
         "empty", description="state at day 0: empty, or preloaded with youths in care and waiting resampled "
         "from the snapshot file `preload` (written by `caresim preload`), so the warm-up can be short")
@@ -84,7 +93,7 @@ class Timeline(_Model):
 # --------------------------------------------------------------------------- region
 class Region(_Model):
     name: str
-    municipalities: dict[str, int] = Field(
+    municipalities: dict[str, Int] = Field(
         description="youth population (0-17) per municipality; referrals arise in proportion"
     )
 
@@ -93,8 +102,9 @@ class Region(_Model):
         if not self.municipalities:
             raise ValueError("municipalities: got none; expected at least one municipality")
         for k, v in self.municipalities.items():
-            if v <= 0:
-                raise ValueError(f"municipalities.{k}: got {v}; expected a positive youth population")
+            if not 0 < v <= MAX_POPULATION:
+                raise ValueError(f"municipalities.{k}: got {v}; expected a positive youth population of at most "
+                                 f"{MAX_POPULATION:,}")
         return self
 
 
@@ -142,20 +152,21 @@ class CareForm(_Model):
 
 
 class Demand(_Model):
-    first_referrals_per_year: float = Field(gt=0, description="referrals of youths new to care")
+    first_referrals_per_year: float = Field(gt=0, le=MAX_REFERRALS_PER_YEAR,
+                                            description="referrals of youths new to care")
     seasonality_amplitude: float = Field(0.0, ge=0, lt=1)
     peak_day_of_year: float = Field(0.0, ge=0, le=366)
     growth_per_year: float = Field(0.0, ge=-0.5, le=1.0, description="after the contract start")
     sources: dict[str, Source]
     domains: dict[str, Domain]
     secondary_domain_share: float = Field(ge=0, le=1)
-    severity: dict[str, float]
-    urgent_share: dict[str, float]
-    care_form_by_severity: dict[str, dict[str, float]]
+    severity: dict[str, Share]
+    urgent_share: dict[str, Share]
+    care_form_by_severity: dict[str, dict[str, Share]]
     need_shift_share: float = Field(
         0.0, ge=0, le=1, description="share of multi-problem youths whose need shifts to the secondary domain during care"
     )
-    need_shift_at: tuple[float, float] = Field(
+    need_shift_at: Pair = Field(
         (0.25, 0.75), description="the shift happens at a uniform share of the first segment between these two")
     need_beyond_judged: float = Field(
         0.0, ge=0, le=2, description="the care a youth needs to reach its goal beyond the need as judged (what "
@@ -180,19 +191,19 @@ class Demand(_Model):
 
 
 class AccessTeam(_Model):
-    assessors: int = Field(gt=0, description="assessments in progress at once")
+    assessors: Int = Field(gt=0, description="assessments in progress at once")
     assessment_days: Dist
     care_hours_per_week: float = Field(gt=0, description="team's own care capacity")
 
 
 class ProviderPool(_Model):
-    count: int = Field(gt=0)
+    count: Int = Field(gt=0, le=MAX_COUNT)
     total_staff_hours_per_week: float = Field(gt=0)
     size: Dist = Field(description="relative size; scaled so sizes sum to the total")
     extra_domain_probability: float = Field(ge=0, le=1)
     primary_proficiency: Dist
     other_proficiency: Dist
-    form_offer_probability: dict[str, float]
+    form_offer_probability: dict[str, Share]
     with_stay_min_staff_hours: float = Field(0.0, ge=0)
     form_coverage_factor: float = Field(
         1.5, ge=0, description="providers offering a care form hold at least this multiple of its expected share "
@@ -245,7 +256,7 @@ class ProductRegimeConfig(_Model):
     admin: AdminTerms
     assessment_error_sigma: float = Field(ge=0, description="log-scale error of the indicated intensity")
     reindication_probability: float = Field(ge=0, le=1)
-    max_products_per_episode: int = Field(ge=1)
+    max_products_per_episode: Int = Field(ge=1, le=MAX_COUNT)
     stay_with_provider: float = Field(ge=0, le=1, description="chance a follow-up product stays with the same provider")
     reindication_days: Dist
     choice: Choice = Choice()
@@ -260,11 +271,11 @@ class Routing(_Model):
 
 class ExplicitCollective(_Model):
     name: str
-    members: list[str]
+    members: list[str] = Field(min_length=1)
 
 
 class Collectives(_Model):
-    auto_count: int = Field(0, ge=0, description="collectives formed from contracted providers by the world stream")
+    auto_count: Int = Field(0, ge=0, le=MAX_COUNT, description="collectives formed from contracted providers by the world stream")
     auto_share: float = Field(0.5, ge=0, le=1, description="share of contracted providers in an auto collective")
     explicit: list[ExplicitCollective] = Field(default_factory=list)
 
@@ -302,7 +313,7 @@ class CollaborationRamp(_Model):
     """``regimes.expertise.collaboration_ramp``: collectives and the transfer of staff mature with
     the preparation between award and contract start and over the first contract years."""
 
-    award: Optional[dt.date] = Field(None, description="award of the contracts; preparation runs from here to "
+    award: Optional[Date] = Field(None, description="award of the contracts; preparation runs from here to "
                                      "the contract start (none: no preparation)")
     months_to_mature: float = Field(0.0, ge=0, description="time constant (months) of the maturity "
                                     "1 - exp(-(preparation + months since the start) / this); 0: mature at once")
@@ -337,7 +348,7 @@ class Features(_Model):
 class ExpertiseRegimeConfig(_Model):
     """``regimes.expertise``: the terms of the expertise-based regime (``sim.regimes.ExpertiseRegime``)."""
 
-    contracted_providers: int = Field(gt=0)
+    contracted_providers: Int = Field(gt=0, le=MAX_COUNT)
     contract_years: float = Field(ge=3, le=7)
     admin: AdminTerms
     judgement_error_sigma: float = Field(ge=0)
@@ -345,7 +356,7 @@ class ExpertiseRegimeConfig(_Model):
     collectives: Collectives = Collectives()
     budget: Budget
     selection_strength: float = Field(0.0, ge=0, le=1)
-    selection_depth: int = Field(8, ge=1, description="youths from the head of a list a budget-tight provider "
+    selection_depth: Int = Field(8, ge=1, le=MAX_COUNT, description="youths from the head of a list a budget-tight provider "
                                  "looks at when it passes over complex ones (M8)")
     transition: Transition
     collaboration_ramp: CollaborationRamp = CollaborationRamp()
@@ -492,13 +503,32 @@ class Config(_Model):
             raise ValueError(
                 f"regimes.expertise.contracted_providers: {ex.contracted_providers} exceeds providers.count {n}"
             )
+        where = "regimes.expertise.collectives.explicit"
+        member_of: dict[str, int] = {}
         for i, c in enumerate(ex.collectives.explicit):
             for m in c.members:
                 if provider_index(m) is None or provider_index(m) >= n:
                     raise ValueError(
-                        f"regimes.expertise.collectives.explicit.{i}.members: unknown provider {m!r} "
+                        f"{where}.{i}.members: unknown provider {m!r} "
                         f"(expected P001..P{n:03d})"
                     )
+                if m in member_of:
+                    raise ValueError(f"{where}.{i}.members: got {m!r}, already a member of collective "
+                                     f"{member_of[m]}; expected each provider in one collective at most")
+                member_of[m] = i
+        if len(member_of) > ex.contracted_providers:
+            raise ValueError(f"{where}: got {len(member_of)} members; expected at most "
+                             f"regimes.expertise.contracted_providers ({ex.contracted_providers}): members are "
+                             "contracted")
+        _unique([c.name for c in ex.collectives.explicit], f"{where}.*.name")
+        if ex.collectives.auto_count:
+            for i, c in enumerate(ex.collectives.explicit):
+                if re.fullmatch(r"collective-\d+", c.name):
+                    raise ValueError(f"{where}.{i}.name: got {c.name!r}; expected a name unlike those of the "
+                                     "automatic collectives (collective-1, collective-2, ...)")
+        _unique(self.products.care_forms, "products.care_forms")
+        _unique(self.products.exclude, "products.exclude")
+        _unique([p.name for p in self.products.custom], "products.custom.*.name")
         return self
 
     @property
@@ -524,6 +554,15 @@ def provider_index(name: str) -> Optional[int]:
 
 def provider_name(index: int) -> str:
     return f"P{index + 1:03d}"
+
+
+def _unique(items: list[str], path: str) -> None:
+    """Refuse a list of names that repeats one (the model would use one of them silently)."""
+    seen: set[str] = set()
+    for x in items:
+        if x in seen:
+            raise ValueError(f"{path}: got {x!r} twice; expected each name once")
+        seen.add(x)
 
 
 def _unknown(path: str, value: Any, allowed, what: str = "name") -> str:

@@ -31,6 +31,7 @@ from typing import Any, Literal, Mapping, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..config import Config, apply_overrides, config_to_dict, format_error, read_yaml, validate
+from ..config.types import Int
 from ..errors import ConfigError, SweepError, did_you_mean
 from ..model.metrics import METRICS
 from ..regimes import REGIMES
@@ -38,10 +39,15 @@ from .design import design
 from .provenance import preload_file
 
 POINT_ID_LENGTH = 10
+#: the most replications of a design point (a sweep of more would not finish; it
+#: would also precompute that many seeds)
+MAX_REPLICATIONS = 100_000
+#: the most design points of a sweep (every point is validated up front)
+MAX_POINTS = 100_000
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- spec types
@@ -68,9 +74,10 @@ class Sequential(_Spec):
     replications estimates from the runs so far; never more than ``max``."""
 
     target: Target
-    pilot: int = Field(10, ge=2, description="replications run first at every point")
-    max: int = Field(100, ge=2, description="most replications at any point")
-    batch: Optional[int] = Field(None, ge=1, description="replications added per step (default: estimated)")
+    pilot: Int = Field(10, ge=2, le=MAX_REPLICATIONS, description="replications run first at every point")
+    max: Int = Field(100, ge=2, le=MAX_REPLICATIONS, description="most replications at any point")
+    batch: Optional[Int] = Field(None, ge=1, le=MAX_REPLICATIONS,
+                                 description="replications added per step (default: estimated)")
 
     @model_validator(mode="after")
     def _order(self):
@@ -83,8 +90,8 @@ class Sample(_Spec):
     """A space-filling sample of the box ``bounds`` (scaled from [0, 1)^d)."""
 
     method: Literal["lhs", "sobol"]
-    n: int = Field(ge=1, description="points (Sobol: rounded up to a power of 2)")
-    seed: int = Field(0, ge=0)
+    n: Int = Field(ge=1, le=MAX_POINTS, description="points (Sobol: rounded up to a power of 2)")
+    seed: Int = Field(0, ge=0)
     bounds: dict[str, tuple[float, float]] = Field(description="key -> [low, high]")
     integer: list[str] = Field(default_factory=list, description="keys drawn as integers in [low, high]")
 
@@ -124,6 +131,8 @@ class Factors(_Spec):
                 raise ValueError(f"coupled.{i}: lists of unequal length ({shown}); expected equal lengths")
             if 0 in lengths.values():
                 raise ValueError(f"coupled.{i}: got empty lists; expected at least one value")
+        if self.size > MAX_POINTS:
+            raise ValueError(f"got {self.size:,} design points; expected at most {MAX_POINTS:,}")
         seen: dict[str, str] = {}
         for where, keys in self.blocks():
             for k in keys:
@@ -131,6 +140,13 @@ class Factors(_Spec):
                     raise ValueError(f"{where}: key {k!r} is also varied in {seen[k]}")
                 seen[k] = where
         return self
+
+    @property
+    def size(self) -> int:
+        """Design points: grid x coupled x sample (counted, not enumerated)."""
+        n = math.prod(len(v) for v in self.grid.values())
+        n *= math.prod(len(next(iter(g.values()))) for g in self.coupled)
+        return n * (self.sample.size if self.sample is not None else 1)
 
     def blocks(self) -> list[tuple[str, list[str]]]:
         out = [("grid", list(self.grid))]
@@ -153,8 +169,8 @@ class SweepSpec(_Spec):
     overrides: dict[str, Any] = Field(default_factory=dict, description="fixed dotted-key changes to the base")
     factors: Factors = Factors()
     regimes: list[str] = Field(default_factory=lambda: list(REGIMES))
-    replications: Union[int, Sequential] = Field(10, description="a number, or a target precision")
-    seed: int = Field(1, ge=0, description="root seed; replication r has seed replication_seed(seed, r)")
+    replications: Union[Int, Sequential] = Field(10, description="a number, or a target precision")
+    seed: Int = Field(1, ge=0, description="root seed; replication r has seed replication_seed(seed, r)")
     outputs: list[Literal["episodes", "monthly", "yearly"]] = Field(default_factory=list)
 
     @field_validator("regimes")
@@ -172,8 +188,8 @@ class SweepSpec(_Spec):
     @field_validator("replications")
     @classmethod
     def _reps(cls, v):
-        if isinstance(v, int) and v < 1:
-            raise ValueError(f"got {v}; expected a positive number or a target")
+        if isinstance(v, int) and not 1 <= v <= MAX_REPLICATIONS:
+            raise ValueError(f"got {v}; expected a number from 1 to {MAX_REPLICATIONS:,} or a target")
         return v
 
     @field_validator("outputs")
@@ -297,8 +313,8 @@ class Sweep:
         """The same sweep with a fixed number of replications (``--reps``)."""
         if reps is None:
             return self
-        if int(reps) < 1:
-            raise SweepError(f"--reps: got {reps}; expected a positive integer")
+        if not 1 <= int(reps) <= MAX_REPLICATIONS:
+            raise SweepError(f"--reps: got {reps}; expected an integer from 1 to {MAX_REPLICATIONS:,}")
         return replace(self, replications=int(reps))
 
     def point(self, pid: str) -> Point:

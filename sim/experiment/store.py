@@ -45,7 +45,8 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from ..errors import StoreError, StoreWarning
-from ..files import cell, encode_csv, is_temporary, pandas_options, parse_csv, write_bytes, write_json
+from ..files import (cell, encode_csv, is_temporary, pandas_options, parse_csv, read_json_object, write_bytes,
+                     write_json)
 from ..table import Table
 
 MANIFEST = "manifest.json"
@@ -202,21 +203,7 @@ class Store:
         return self.root / MANIFEST
 
     def read_manifest(self) -> Optional[dict]:
-        try:
-            text = self.manifest_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except UnicodeDecodeError as exc:
-            raise StoreError(f"{self.manifest_path}: {_unreadable(exc)}") from None
-        except OSError as exc:
-            raise StoreError(f"{self.manifest_path}: cannot be read ({exc.strerror or exc})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StoreError(f"{self.manifest_path}: not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise StoreError(f"{self.manifest_path}: not a JSON object but {type(data).__name__}")
-        return data
+        return read_json_object(self.manifest_path)
 
     def write_manifest(self, data: Mapping[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,8 @@ import numpy as np
 
 from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
 from ..experiment.store import TEXT_COLUMNS, load_results
-from ..files import read_csv, write_csv
+from ..errors import StoreError
+from ..files import read_csv, read_json_object, write_csv
 from ..model.metrics import HEADLINE, METRICS
 from ..regimes import REFORM, REGIMES, STATUS_QUO
 from . import figures
@@ -85,8 +85,8 @@ def load_any(results_dir, bad: str = "raise") -> Loaded:
     and the same column types either way."""
     path = Path(results_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such results folder")
-    manifest = _read_json(path / "manifest.json")
+        raise StoreError(f"{path}: no such results folder")
+    manifest = read_json_object(path / "manifest.json")
     if (path / "runs").is_dir():
         res = load_results(path, bad=bad)
         out = Loaded(path, "sweep", manifest=dict(res.manifest or {}))
@@ -102,9 +102,18 @@ def load_any(results_dir, bad: str = "raise") -> Loaded:
             f = path / f"{name}.csv"
             if f.exists():
                 setattr(out, name, read_csv(f, TEXT_COLUMNS))
+        if out.runs is None and out.manifest.get("subcommand") == "run" and (path / "summary.csv").exists():
+            out.runs = _one_run(read_csv(path / "summary.csv", TEXT_COLUMNS))   # caresim run --out
+            regime = str(out.runs["regime"][0]) if len(out.runs.get("regime", [])) else ""
+            for name in ("episodes", "monthly", "yearly"):
+                t = getattr(out, name)
+                if t is not None and "regime" not in t:
+                    n = len(next(iter(t.values()))) if t else 0
+                    setattr(out, name, {**t, "regime": np.full(n, regime, dtype=object)})
         if out.runs is None and out.comparison is None:
-            raise FileNotFoundError(f"{path}: neither a sweep store (runs/, manifest.json) nor a folder with "
-                                    "runs.csv or comparison.csv")
+            raise StoreError(_no_results(path))
+        if out.runs is not None:
+            _check_pairing_keys(out.runs, path / "runs.csv")
         if isinstance(out.manifest.get("config"), dict):
             out.configs[""] = out.manifest["config"]
     if (path / "morris.csv").exists():
@@ -163,11 +172,37 @@ def regime_pair(regimes: Sequence[str]) -> Optional[tuple[str, str]]:
     return (STATUS_QUO, others[0]) if others else None
 
 
-def _read_json(path: Path) -> Optional[dict]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _one_run(summary: dict) -> dict:
+    """A ``caresim run`` folder's summary.csv as runs: one run, replication 0
+    (the episodes and months of a run carry no replication either)."""
+    n = len(next(iter(summary.values()))) if summary else 0
+    return {**summary, "replication": np.zeros(n, dtype=int)}
+
+
+def _no_results(path: Path) -> str:
+    """What to say about a folder that holds no results the report reads."""
+    inner = sorted(p.name for p in path.iterdir() if p.is_dir() and ((p / "runs").is_dir()
+                   or (p / "runs.csv").exists() or (p / "comparison.csv").exists()))
+    hint = (f"; its subfolders {', '.join(inner)} hold results: caresim report {path / inner[0]}" if inner
+            else "")
+    return (f"{path}: no results here: neither a sweep store (runs/ and manifest.json) nor the folder of "
+            f"caresim compare or caresim run (runs.csv, comparison.csv or summary.csv){hint}")
+
+
+def _check_pairing_keys(runs: dict, where: Path) -> None:
+    """Two rows of one regime, design point and replication cannot be paired:
+    refuse them in one line instead of failing in the statistics."""
+    if "regime" not in runs or "replication" not in runs:
+        return
+    points = runs.get("point", [""] * len(runs["regime"]))
+    seen: set = set()
+    for key in zip(map(str, points), map(str, runs["regime"]), map(str, runs["replication"])):
+        if key in seen:
+            p, r, rep = key
+            raise StoreError(f"{where}: two rows of regime {r!r}, replication {rep}" +
+                             (f" at design point {p!r}" if p else "") +
+                             "; expected one row per run (a 'point' column names the design point of each row)")
+        seen.add(key)
 
 
 # --------------------------------------------------------------------------- context
