@@ -323,7 +323,7 @@ def test_a_full_disk_during_a_sweep_is_one_line(tmp_path, capsys, monkeypatch):
 
     from sim.experiment import store
 
-    def full(self, key, row, tables):
+    def full(self, key, row, tables, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.root / "runs" / "x.csv"))
 
     monkeypatch.setattr(store.Store, "write_run", full)
