@@ -277,3 +277,19 @@ def test_report_draws_the_attribution_and_the_psa(sweep_dir, tmp_path):
     assert {"attribution-table", "interactions-table", "psa-table"} <= set(page.tables)
     for name in ("waterfall_wait_mean_weeks", "waterfall_care_cost_eur_per_year", "psa_wait_mean_weeks"):
         assert f"figures/{name}.png" in page.images
+
+
+def test_attribution_on_few_replications_is_flagged(tmp_path):
+    """Two paired replications behind a Shapley table: the section says so."""
+    from sim.files import write_csv
+    d = tmp_path / "exp"
+    d.mkdir()
+    rows = [{"metric": "wait_total_mean_weeks", "feature": f, "label": f, "shapley": v, "ci_low": v - 9,
+             "ci_high": v + 9, "one_at_a_time": v, "oat_ci_low": v - 9, "oat_ci_high": v + 9, "n": n}
+            for f, v, n in (("administration", -3.0, 2), ("total", -3.0, 2))]
+    write_csv(d / "attribution.csv", {k: [r[k] for r in rows] for k in rows[0]})
+    write_csv(d / "comparison.csv", {"metric": ["wait_total_mean_weeks"], "diff_mean": [-3.0]})
+    text = write_report(d).read_text()
+    i = text.index('id="attribution"')
+    assert "Only 2 paired replications behind the intervals of the attribution" in text[i:]
+    assert '<div class="wrap"><table id="attribution-table">' in text

@@ -341,16 +341,20 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",), 
         body.append(_plain_table(data.morris, "morris-table", "Morris indices (morris.csv)"))
     if data.attribution is not None:
         body.append('<h2 id="attribution">Why the regimes differ: Shapley attribution</h2>')
+        if "n" in data.attribution:
+            body.append(_few([int(v) for v in np.asarray(data.attribution["n"], dtype=float)],
+                             "paired replications", "the attribution (figures and tables)"))
         for m in dict.fromkeys(str(v) for v in data.attribution["metric"].tolist()):
             figure(f"waterfall_{_slug(m)}", f"{html.escape(figures.metric_label(m))}: the regime difference attributed "
                    "to the features of the expertise regime (exact Shapley values, bars with 95% paired t-CI over "
-                   "replications); a diamond marks where the step would end with the one-at-a-time part.",
+                   "replications; blue raises the metric, orange lowers it, grey is the total); a diamond marks where the "
+                   "step would end with the one-at-a-time part.",
                    figures.waterfall, data.attribution, metric=m)
         body.append(_plain_table(data.attribution, "attribution-table", "Shapley values per metric and feature "
-                                 "(attribution.csv; feature total = all features on minus all off)"))
+                                 "(attribution.csv; feature total = all features on minus all off)", few=False))
         if data.interactions is not None:
             body.append(_plain_table(data.interactions, "interactions-table",
-                                     "Pairwise Shapley interactions (interactions.csv)"))
+                                     "Pairwise Shapley interactions (interactions.csv)", few=False))
     if data.psa_summary is not None:
         body.append('<h2 id="psa">How sure we are: probabilistic sensitivity</h2>')
         body.append(_plain_table(data.psa_summary, "psa-table", "The paired difference over the parameter sets "
@@ -552,6 +556,8 @@ def _summary_table(summary: dict, point: Optional[str], table_id: Optional[str] 
 
 #: fewer pairs (or replications) than this and an interval is not to be relied on
 MIN_PAIRS = 5
+#: columns of the experiments' tables that hold a probability or a share, not a value of the row's metric
+SHARE_COLUMNS = {"prob_expertise_better", "prob_positive", "monte_carlo_share", "prcc", "p_value"}
 
 
 def _metric_cell(metric: str) -> str:
@@ -570,7 +576,9 @@ def _few(ns: Sequence[int], what: str, of: str) -> str:
             "values; run more replications before relying on them.</p>\n")
 
 
-def _plain_table(cols: dict, table_id: str, caption: str) -> str:
+def _plain_table(cols: dict, table_id: str, caption: str, few: bool = True) -> str:
+    """A CSV table as HTML; with an ``n`` column (replications) and ``few``, the
+    few-pairs warning above it."""
     keys = list(cols)
     n = len(cols[keys[0]]) if keys else 0
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
@@ -580,13 +588,18 @@ def _plain_table(cols: dict, table_id: str, caption: str) -> str:
         for k in keys:
             v = cols[k][i]
             if isinstance(v, (float, np.floating)):
+                if k in SHARE_COLUMNS:     # probabilities and shares: in their own unit, whatever the metric
+                    cells.append(f"<td>{fmt(v, 3 if k == 'p_value' else 2)}</td>")
+                    continue
                 name = str(cols["metric"][i]) if "metric" in cols else k
                 cells.append(f"<td>{fmt(v, decimals_for(name, [v]))}</td>")
             else:
                 cells.append(f'<td class="l">{html.escape(str(v))}</td>')
         lines.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<p class="note">{html.escape(caption)}</p>\n<table id="{table_id}"><tr>{head}</tr>\n'
-            + "\n".join(lines) + "\n</table>")
+    ns = [int(v) for v in np.asarray(cols["n"], dtype=float) if v == v] if few and "n" in cols else []
+    return (_few(ns, "paired replications", table_id.removesuffix("-table")) +
+            f'<p class="note">{html.escape(caption)}</p>\n<div class="wrap"><table id="{table_id}"><tr>{head}</tr>\n'
+            + "\n".join(lines) + "\n</table></div>")
 
 
 def _figure_html(path: Path, caption: str, out_dir: Path, formats: Sequence[str]) -> str:
