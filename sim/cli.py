@@ -6,6 +6,7 @@
     caresim sweep SPEC --out DIR [--workers N] [--executor serial|process|dask] [--scheduler ADDR|local]
                   [--reps N] [--format csv|parquet|auto] [--force] [--no-progress]
     caresim preload CONFIG --out FILE [--years N] [--seed S] [--set ...]
+    caresim init DIR [--force]
     caresim schema
 
 A user error (bad config, bad argument, unreadable file) prints one line,
@@ -86,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     config = _Parser(add_help=False)
-    config.add_argument("config", metavar="CONFIG", help="YAML configuration, e.g. configs/achterhoek.yaml")
+    config.add_argument("config", metavar="CONFIG",
+                        help="YAML configuration: a file, e.g. configs/achterhoek.yaml, or the name of a bundled "
+                        "config, e.g. achterhoek (caresim init copies them out)")
     config.add_argument(
         "--set",
         dest="overrides",
@@ -135,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run a sweep spec (configs/sweeps/*.yaml) into DIR, writing each run as it "
                        "finishes; the same command again resumes it, skipping finished runs and retrying failed "
                        "ones. Exits 1 if any run failed.")
-    p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml")
+    p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml, or the name "
+                   "of a bundled spec, e.g. example")
     p.add_argument("--out", metavar="DIR", type=Path, required=True,
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default=None,
@@ -189,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "config's start date N years on, so its season matches day 0")
     p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
     p.set_defaults(func=cmd_preload)
+
+    p = sub.add_parser("init", help="copy the bundled configs and sweep specs into a folder for editing",
+                       description="Copy the configs, the preloaded snapshot and the sweep specs that ship with "
+                       "caresim into DIR (created if missing), keeping their folders, so they can be edited and "
+                       "run from there; the copies refer to each other by relative paths as the originals do.")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the folder to copy into (new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="copy into a non-empty folder, overwriting files of the same name")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("schema", help="print the config's JSON Schema",
                        description="Print the JSON Schema of the configuration (for editor completion).")
@@ -503,6 +516,19 @@ def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import bundled
+
+    try:
+        paths = bundled.copy_to(args.dir, force=args.force)
+    except OSError as exc:
+        raise UsageError(f"{args.dir}: cannot write there ({exc.strerror or exc})") from None
+    folders = sorted({p.parent.relative_to(args.dir).as_posix() for p in paths} - {"."})
+    print(f"copied {len(paths)} files into {args.dir} (and its {', '.join(f + '/' for f in folders)}); "
+          f"edit them and run e.g. caresim compare {args.dir / 'achterhoek.yaml'}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .config import json_schema
 
@@ -511,6 +537,18 @@ def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 # --------------------------------------------------------------------------- entry point
+def _resolve_names(args: argparse.Namespace) -> None:
+    """A CONFIG or SPEC argument that names a bundled file becomes its path
+    (a ConfigError listing the bundled names when it is neither)."""
+    from .bundled import resolve_config, resolve_spec
+    from .errors import SweepError
+
+    if getattr(args, "config", None) is not None:
+        args.config = str(resolve_config(args.config))
+    if getattr(args, "spec", None) is not None:
+        args.spec = str(resolve_spec(args.spec, SweepError))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -519,6 +557,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors (already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
+        _resolve_names(args)
         return args.func(args, argv)
     except (ConfigError, UsageError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
