@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-episodes", action="store_true", help="write every episode record (large files)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (or lines, when not on a terminal)")
     p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
                    help="keep each replication's paused warm-up here and reuse it (the same base config, seed and code start at the switch; files of about 15 MB)")
     p.set_defaults(func=cmd_compare)
@@ -157,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "is installed)")
     p.add_argument("--force", action="store_true",
                    help="reuse a results folder made by a different spec, deleting the runs that no longer apply")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (or lines, when not on a terminal)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="write an HTML report of a results folder",
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=positive_int, default=5, metavar="N", help="replications (default 5)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
     p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="parallel processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (or lines, when not on a terminal)")
     p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("params", help="list every parameter with its unit and source",
@@ -275,7 +278,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     cfg = _load(args)
     _prepare_out(args.out)
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = not args.no_progress    # a bar on a terminal, else a line every few replications
     if args.workers is None:
         args.workers = min(os.cpu_count() or 1, 2 * args.reps)
     cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress,
@@ -374,7 +377,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     executor = args.executor or ("dask" if args.scheduler else "process")
     if args.scheduler and executor != "dask":
         raise UsageError(f"--scheduler: only with --executor dask, not {executor}")
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = not args.no_progress    # a bar on a terminal, else a line every few runs
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
@@ -426,7 +429,7 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .experiment.warmup import warmup_report
 
-    print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers))
+    print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers, progress=not args.no_progress))
     return 0
 
 
