@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",
                        description="Run both regimes on common random numbers over replications and "
-                       "print each metric's mean with its 95%% CI and the paired difference.")
+                       "print each metric's mean with its 95% CI and the paired difference.")
     p.add_argument("--reps", type=positive_int, default=10, metavar="N", help="replications (default 10)")
     p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
@@ -296,6 +296,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     note = tables.who_counts(str(m) for m in cmp.table["metric"])
     if note:
         print(note)
+    for line in tables.interval_notes(cmp.table):
+        print(line)
     from .model.metrics import HEADLINE
 
     trends = tables.format_trends(cmp.trends, HEADLINE)
@@ -304,6 +306,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print("Headline metrics per contract year: mean over replications of the first and the last contract "
               "year; trend = least-squares slope per year, fitted per replication, 95% t-CI across replications")
         print(trends)
+        for line in tables.interval_notes(cmp.trends, "replications", shown=HEADLINE, clipping=False):
+            print(line)
         if "wait_total_mean_weeks" in HEADLINE:
             print("wait_total_mean_weeks counts open episodes with their time so far, so the late contract years "
                   "read low (the end of the run cuts them short); care_within_* allow for it (censoring).")

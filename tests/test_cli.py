@@ -40,6 +40,7 @@ COMPARISON_COLUMNS = [
     "product_mean", "product_ci_low", "product_ci_high",
     "expertise_mean", "expertise_ci_low", "expertise_ci_high",
     "diff_mean", "diff_ci_low", "diff_ci_high",
+    "n_pairs", "warning",
 ]
 
 

@@ -35,7 +35,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
+from ..analysis.stats import MIN_PAIRS, _columns, _unique_str, bonferroni, paired_differences, summarise_runs
 from ..experiment.store import TEXT_COLUMNS, load_results
 from ..files import read_csv, write_csv
 from ..model.metrics import HEADLINE, METRICS
@@ -511,10 +511,6 @@ def _summary_table(summary: dict, point: Optional[str], table_id: Optional[str] 
     ns = [int(n) for n in np.asarray(summary.get("n", [])).tolist() if _finite(n)]
     return (_few(ns, "replications", "a regime's mean") + f'<table id="{tid}"><tr>{head}<th class="l">metric</th><th>n</th><th>mean</th><th>sd</th>'
             "<th>95% t-CI</th><th>half-width</th></tr>\n" + "\n".join(lines) + "\n</table>")
-
-
-#: fewer pairs (or replications) than this and an interval is not to be relied on
-MIN_PAIRS = 5
 
 
 def _metric_cell(metric: str) -> str:
