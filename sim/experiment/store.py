@@ -335,9 +335,11 @@ def _load_table(paths: list[Path], use_pandas: bool):
     if use_pandas and paths and paths[0].suffix == ".csv":
         import pandas as pd
 
+        from ..files import with_dates     # date columns as datetime64
+
         opts = pandas_options(TEXT_COLUMNS)
         frames = [pd.read_csv(p, **opts) for p in paths]
-        return pd.concat(frames, ignore_index=True) if frames else _empty_frame()
+        return with_dates(pd.concat(frames, ignore_index=True)) if frames else _empty_frame()
     table = concat([read_part(p) for p in paths])
     if use_pandas:
         return table.to_pandas() if len(table.columns) else _empty_frame()

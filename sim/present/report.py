@@ -210,8 +210,9 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",)) 
         body.append(_failures(data))
 
     def figure(name: str, caption: str, fn, *args, **kw) -> None:
+        p = fig_dir / f"{name}.{formats[0]}"
         try:
-            p = fn(*args, out=fig_dir / f"{name}.{formats[0]}", formats=formats, **kw)
+            fn(*args, out=p, formats=formats, **kw)
         except Exception as exc:      # e.g. data too thin for this figure: say so and go on
             body.append(f'<p class="note">Figure {html.escape(name)} not drawn: '
                         f'{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>')
