@@ -526,13 +526,14 @@ def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def cmd_init(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import bundled
 
+    dest = args.dir.expanduser()
     try:
-        paths = bundled.copy_to(args.dir, force=args.force)
+        paths = bundled.copy_to(dest, force=args.force)
     except OSError as exc:
         raise UsageError(f"{args.dir}: cannot write there ({exc.strerror or exc})") from None
-    folders = sorted({p.parent.relative_to(args.dir).as_posix() for p in paths} - {"."})
+    folders = sorted({p.parent.relative_to(dest).as_posix() for p in paths} - {"."})
     print(f"copied {len(paths)} files into {args.dir} (and its {', '.join(f + '/' for f in folders)}); "
-          f"edit them and run e.g. caresim compare {args.dir / 'achterhoek.yaml'}")
+          f"edit them and run e.g. caresim compare {dest / 'achterhoek.yaml'}")
     return 0
 
 

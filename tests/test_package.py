@@ -151,18 +151,47 @@ def test_init_copies_the_bundle_and_refuses_a_non_empty_folder(tmp_path, capsys)
 
 
 # --------------------------------------------------------------------------- the wheel
+def _copy_of_the_tree(dest: Path) -> Path:
+    """The repository's files (tracked and new, not the ignored ones) copied to ``dest``."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    names = listed.stdout.split() if listed.returncode == 0 else \
+        [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()]
+    for rel in names:
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_bytes((ROOT / rel).read_bytes())
+    return dest
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+#: the PEP 517 hooks in the order pip calls them for ``pip install .``
+PIP_HOOKS = """
+import sys
+sys.path.insert(0, "tools")
+import build_backend as b
+meta_dir, wheel_dir = sys.argv[1:3]          # setuptools rewrites sys.argv
+b.get_requires_for_build_wheel()
+meta = b.prepare_metadata_for_build_wheel(meta_dir)
+print(b.build_wheel(wheel_dir, metadata_directory=meta_dir + "/" + meta))
+"""
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    """A wheel built by the project's backend (no network, no build isolation)."""
-    out = tmp_path_factory.mktemp("wheel")
-    before = {p.name for p in ROOT.iterdir()}
-    code = ("import sys; sys.path.insert(0, 'tools'); import build_backend; "
-            f"print(build_backend.build_wheel({str(out)!r}))")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    """A wheel built by the project's backend from a copy of the source tree,
+    through the hooks pip calls (no network, no build isolation); the copy is
+    unchanged afterwards: no build/, no egg-info."""
+    src = _copy_of_the_tree(tmp_path_factory.mktemp("src"))
+    meta, out = tmp_path_factory.mktemp("meta"), tmp_path_factory.mktemp("wheel")
+    before = _listing(src)
+    proc = subprocess.run([sys.executable, "-c", PIP_HOOKS, str(meta), str(out)], cwd=src, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # nothing left in the source tree: no build/, no egg-info, nothing new at the top
-    assert {p.name for p in ROOT.iterdir()} == before
+    assert _listing(src) == before
     return out / proc.stdout.split()[-1]
 
 
@@ -217,20 +246,14 @@ def test_pip_install_dot_in_a_new_venv_leaves_the_tree_clean_and_runs_the_main_j
     """The issue's case as a user meets it: a copy of the source tree, ``pip
     install .`` (not editable) into a new virtualenv, the main job by name
     from another folder, and the copy unchanged afterwards."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split()
-    src = tmp_path / "src"
-    for rel in listed:
-        if (ROOT / rel).is_file():
-            (src / rel).parent.mkdir(parents=True, exist_ok=True)
-            (src / rel).write_bytes((ROOT / rel).read_bytes())
-    before = sorted(p.relative_to(src).as_posix() for p in src.rglob("*"))
+    src = _copy_of_the_tree(tmp_path / "src")
+    before = _listing(src)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "."], cwd=src,
                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
     assert pip.returncode == 0, pip.stderr[-3000:]
-    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*")) == before     # no build/, no egg-info
+    assert _listing(src) == before                                        # no build/, no egg-info
     work = tmp_path / "work"
     work.mkdir()
     caresim = str(venv / "bin" / "caresim")
@@ -242,3 +265,4 @@ def test_pip_install_dot_in_a_new_venv_leaves_the_tree_clean_and_runs_the_main_j
     assert "10 paired replications" in proc.stdout
     assert subprocess.run([caresim, "init", "mine"], cwd=work).returncode == 0
     assert (work / "mine" / "achterhoek.yaml").is_file()
+

@@ -20,7 +20,7 @@ from setuptools import build_meta as _setuptools
 from setuptools.build_meta import *  # noqa: F401,F403 - every other hook as setuptools has it
 
 
-def _outside_the_tree(build: Callable[..., str], *args: Any) -> str:
+def _outside_the_tree(build: Callable[..., Any], *args: Any) -> Any:
     """Run one setuptools build hook with its build and egg-info folders in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="caresim-build-") as tmp:
         extra = Path(tmp) / "setup.cfg"
@@ -35,6 +35,16 @@ def _outside_the_tree(build: Callable[..., str], *args: Any) -> str:
                 os.environ.pop("DIST_EXTRA_CONFIG", None)
             else:
                 os.environ["DIST_EXTRA_CONFIG"] = before
+
+
+def get_requires_for_build_wheel(config_settings=None) -> list[str]:
+    """PEP 517: setuptools runs egg_info to answer, which would write caresim.egg-info here."""
+    return _outside_the_tree(_setuptools.get_requires_for_build_wheel, config_settings)
+
+
+def get_requires_for_build_sdist(config_settings=None) -> list[str]:
+    """PEP 517: as for the wheel, with its egg-info kept out of the source tree."""
+    return _outside_the_tree(_setuptools.get_requires_for_build_sdist, config_settings)
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None) -> str:
