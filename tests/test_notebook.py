@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,9 @@ def test_the_quickstart_notebook_runs_and_shows_a_table_and_figures(tmp_path):
     import nbformat
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",     # the kernel imports this checkout's sim
+                            resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
     outputs = _outputs(nb)
     assert not [o for o in outputs if o.output_type == "error"]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
@@ -88,8 +90,6 @@ def test_the_quickstart_notebook_runs_and_shows_a_table_and_figures(tmp_path):
 
 def _run_in_process(cells: list[dict], where: Path) -> None:
     """The notebook's code cells, magics left out, in one namespace."""
-    import os
-
     here = os.getcwd()
     os.chdir(where)
     try:

@@ -18,6 +18,7 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import yaml
@@ -266,3 +267,45 @@ def test_pip_install_dot_in_a_new_venv_leaves_the_tree_clean_and_runs_the_main_j
     assert subprocess.run([caresim, "init", "mine"], cwd=work).returncode == 0
     assert (work / "mine" / "achterhoek.yaml").is_file()
 
+
+# --------------------------------------------------------------------------- the tested versions
+def _closure(name: str, extras: frozenset = frozenset(), seen: Optional[dict] = None) -> dict[str, frozenset]:
+    """Every installed distribution that ``name[extras]`` needs, directly or
+    not (markers evaluated here): canonical name -> the extras asked of it."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen = {} if seen is None else seen
+    dist = metadata.distribution(name)
+    key = canonicalize_name(dist.metadata["Name"])
+    if key in seen and extras <= seen[key]:
+        return seen
+    extras = extras | seen.get(key, frozenset())
+    seen[key] = extras
+    for text in dist.requires or []:
+        req = Requirement(text)
+        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in extras | {""}):
+            continue
+        _closure(req.name, frozenset(req.extras), seen)
+    return seen
+
+
+def test_constraints_pin_every_dependency_of_the_test_install():
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, eq, version = line.partition("==")
+            assert eq and version.strip(), line
+            pins[canonicalize_name(name)] = version.strip()
+    needed = _closure("caresim", frozenset({"test"}))
+    needed.pop("caresim")
+    assert "caresim" not in pins
+    missing = sorted(set(needed) - set(pins))
+    assert not missing, f"not pinned in constraints.txt: {missing}"
+    assert {"numpy", "scipy", "simpy", "pydantic", "pandas", "pytest", "setuptools"} <= set(pins)
+    readme = (ROOT / "README.md").read_text()
+    assert "-c constraints.txt" in readme
