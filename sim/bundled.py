@@ -62,9 +62,10 @@ def specs() -> dict[str, Path]:
 
 
 def _key(text: str) -> str:
-    """A name as written: without a leading ``configs/`` (the repository's
-    paths, as in the README) and without ``.yaml``."""
-    key = text.replace("\\", "/").removeprefix("./").removeprefix("configs/")
+    """A name as written, without ``.yaml``. A path that does not exist here
+    (``configs/achterhoek.yaml`` in another folder) is no name: it is refused
+    rather than quietly replaced by the bundled file of that name."""
+    key = text.replace("\\", "/")
     for suffix in (".yaml", ".yml"):
         key = key.removesuffix(suffix)
     return key

@@ -98,17 +98,20 @@ def test_bundled_names_resolve_from_any_folder(tmp_path, monkeypatch):
     assert root is not None and (root / "achterhoek.yaml").is_file()
     assert set(bundled.configs()) == {"achterhoek", "verification/mmc"}
     assert set(bundled.specs()) == {p.stem for p in (CONFIGS / "sweeps").glob("*.yaml")}
-    for name in ("achterhoek", "achterhoek.yaml", "configs/achterhoek.yaml"):
+    for name in ("achterhoek", "achterhoek.yaml"):
         assert bundled.resolve_config(name) == root / "achterhoek.yaml"
     assert bundled.resolve_config("verification/mmc") == root / "verification" / "mmc.yaml"
-    for name in ("example", "sweeps/example", "configs/sweeps/example.yaml"):
+    for name in ("example", "example.yaml", "sweeps/example"):
         assert bundled.resolve_spec(name) == root / "sweeps" / "example.yaml"
+    cfg = sim.load_config("achterhoek")
+    assert Path(cfg.timeline.preload) == root / "achterhoek-preload.csv"    # its relative preload, beside it
+    assert load_spec("smoke").base == root / "achterhoek.yaml"               # the spec's relative base, beside it
+    # a path that does not exist here is refused, not replaced by the bundled file of that name
+    with pytest.raises(ConfigError, match="configs/achterhoek.yaml: no such file"):
+        bundled.resolve_config("configs/achterhoek.yaml")
     own = tmp_path / "achterhoek"                  # a file that exists wins over the bundled name
     own.write_text("x: 1\n")
     assert bundled.resolve_config("achterhoek") == Path("achterhoek")
-    cfg = sim.load_config("configs/achterhoek.yaml")     # the README's path, from another folder
-    assert Path(cfg.timeline.preload) == root / "achterhoek-preload.csv"
-    assert load_spec("smoke").base == root / "achterhoek.yaml"       # the spec's relative base, beside it
 
 
 def test_an_unknown_name_gets_one_line_listing_the_bundled_ones(tmp_path, monkeypatch, capsys):
