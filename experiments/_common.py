@@ -1,9 +1,12 @@
 """Shared plumbing of the experiment scripts: arguments, quick mode, output
 folders, paired statistics against a baseline, and the printed conclusion.
 
-Every script runs as ``python experiments/NAME.py [--quick] [--workers N]``,
-writes under ``results/NAME/`` and prints a short plain-text conclusion with
-numbers and 95% confidence intervals.
+Every script runs as ``python experiments/NAME.py [--quick] [--workers N]
+[--out DIR] [--no-progress]``, writes under ``results/NAME/``
+(``results/NAME-quick/`` with ``--quick``; :func:`output_dir`) and prints a
+short plain-text conclusion with numbers and 95% confidence intervals, kept
+there as ``conclusion.txt``. Progress goes to stderr: a bar on a terminal, a
+line every few runs in a log.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.cli import replications, seed, workers  # noqa: E402
 from sim import REFORM, STATUS_QUO  # noqa: E402
 from sim.analysis.stats import Interval, paired_interval, t_interval  # noqa: E402
 from sim.model.metrics import HEADLINE as HEADLINE_METRICS, METRICS  # noqa: E402
@@ -34,6 +38,9 @@ QUICK = {
     "timeline.contract_start": "2022-07-01",
     "timeline.end": "2025-07-01",
 }
+
+#: printed under the title of every --quick run
+QUICK_NOTE = "(quick mode: a shortened world and few replications; not a finding)"
 
 #: the metrics the conclusions talk about (the registry's headline metrics), with units for printing
 HEADLINE = {m: METRICS[m].unit for m in HEADLINE_METRICS}
@@ -58,12 +65,14 @@ def arguments(description: str, reps: int, quick_reps: int = 2,
     """Common options; ``reps`` is the default number of replications."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--quick", action="store_true", help="a small, fast version (smoke test)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel processes")
-    ap.add_argument("--reps", type=int, default=None, help=f"replications (default {reps}, quick {quick_reps})")
-    ap.add_argument("--seed", type=int, default=1, help="root seed")
+    ap.add_argument("--workers", type=workers, default=os.cpu_count() or 1, help="parallel processes")
+    ap.add_argument("--reps", type=replications, default=None,
+                    help=f"replications (default {reps}, quick {quick_reps})")
+    ap.add_argument("--seed", type=seed, default=1, help="root seed")
     ap.add_argument("--config", default=str(DEFAULT_CONFIG), help="base config")
     ap.add_argument("--out", default=None, help="output folder (default results/NAME)")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--no-progress", action="store_true",
+                    help="no progress on stderr (a bar on a terminal, else a line every few runs)")
     if extra:
         extra(ap)
     args = ap.parse_args()
@@ -83,9 +92,23 @@ def require(module: str, extra: str) -> None:
 
 
 def output_dir(name: str, args: argparse.Namespace) -> Path:
+    """The one rule for where a script writes: ``--out``, else ``results/NAME/``
+    (``results/NAME-quick/`` with ``--quick``) at the repository's top."""
     out = Path(args.out) if args.out else ROOT / "results" / (name + ("-quick" if args.quick else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"{Path(sys.argv[0]).name}: error: --out {out}: cannot write there ({exc.strerror or exc})",
+              file=sys.stderr)
+        raise SystemExit(2) from None
     return out
+
+
+def keep(out: Path, text: str) -> Path:
+    """The printed conclusion, kept beside the results as ``conclusion.txt``."""
+    path = out / "conclusion.txt"
+    path.write_text(text.rstrip("\n") + "\n")
+    return path
 
 
 def base_overrides(args: argparse.Namespace, **more: Any) -> dict:
@@ -108,8 +131,7 @@ def sweep(args: argparse.Namespace, out: Path, factors: Optional[Mapping] = None
     if outputs:
         spec["outputs"] = list(outputs)
     executor = "serial" if args.workers <= 1 else "process"
-    return sim.run_sweep(spec, out, executor=executor, workers=args.workers,
-                         progress=not args.no_progress and sys.stderr.isatty())
+    return sim.run_sweep(spec, out, executor=executor, workers=args.workers, progress=not args.no_progress)
 
 
 def column(df, name) -> np.ndarray:
@@ -185,8 +207,8 @@ def conclude(out: Path, title: str, lines: Iterable[str], quick: bool) -> None:
     """Print the conclusion and keep it beside the results."""
     text = [title, "=" * len(title)]
     if quick:
-        text.append("(quick mode: a shortened world and few replications; not a finding)")
+        text.append(QUICK_NOTE)
     text += list(lines)
     body = "\n".join(text)
     print(body)
-    (out / "conclusion.txt").write_text(body + "\n")
+    keep(out, body)

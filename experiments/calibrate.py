@@ -33,6 +33,10 @@ For a range, ``target`` is its midpoint and ``tolerance`` its half-width; for
 the trend targets ``simulated`` and the interval are the slope as a share of the
 level per year.
 
+Writes targets.csv (the --json fields, one row per target) and conclusion.txt
+(the table) under results/calibrate/ (results/calibrate-quick/ with --quick;
+or --out DIR).
+
 Exit status: 0 when every target passes, 1 when any fails, 2 on a user error
 (bad option or ``--set``, invalid config), with one line on stderr.
 """
@@ -52,14 +56,18 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "experiments"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 import sim  # noqa: E402
+from _common import QUICK_NOTE, keep, output_dir  # noqa: E402
 from sim import STATUS_QUO  # noqa: E402
 from sim.analysis.stats import t_interval, trend_slope  # noqa: E402
 from sim.cli import replications, workers  # noqa: E402
 from sim.errors import ConfigError  # noqa: E402
 from sim.experiment.executors import parallel_map  # noqa: E402
+from sim.files import write_csv  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
 from sim.units import DAYS_PER_MONTH, DAYS_PER_WEEK, add_years  # noqa: E402
 
@@ -417,21 +425,23 @@ def target_text(t: Target) -> str:
     return f"< +{t.tolerance:.0%}/y"
 
 
-def print_table(results: list[dict], targets: list[Target]) -> None:
+def table_lines(results: list[dict], targets: list[Target]) -> list[str]:
+    """The printed table: every target next to its simulated value, by run set."""
     by_name = {t.name: t for t in targets}
-    print(f"{'statistic':36s} {'target':>14s} {'simulated':>10s} {'95% CI':>22s}  result  source")
+    lines = [f"{'statistic':36s} {'target':>14s} {'simulated':>10s} {'95% CI':>22s}  result  source"]
     section = None
     for r in results:
         t = by_name[r["name"]]
         if t.runs != section:
             section = t.runs
-            print(f"-- {section}")
+            lines.append(f"-- {section}")
         fmt = _pct if t.kind in ("trend", "trend_below") else _num
         ci = f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
-        print(f"{r['name']:36s} {target_text(t):>14s} {fmt(r['simulated']):>10s} {ci:>22s}  "
-              f"{'PASS' if r['pass'] else 'FAIL':6s}  {r['source']}")
+        lines.append(f"{r['name']:36s} {target_text(t):>14s} {fmt(r['simulated']):>10s} {ci:>22s}  "
+                     f"{'PASS' if r['pass'] else 'FAIL':6s}  {r['source']}")
         if r["note"]:
-            print(f"{'':36s} ({r['note']})")
+            lines.append(f"{'':36s} ({r['note']})")
+    return lines
 
 
 # --------------------------------------------------------------------------- command line
@@ -466,6 +476,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                          "stationarity run")
     ap.add_argument("--skip-stationarity", action="store_true",
                     help="skip the long runs (the stationarity and the stability check)")
+    ap.add_argument("--out", default=None, help="output folder: targets.csv and conclusion.txt (default "
+                    "results/calibrate, results/calibrate-quick with --quick)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
     if args.reps is None:
         args.reps = QUICK_REPS if args.quick else DEFAULT_REPS
@@ -512,27 +525,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    folder = output_dir("calibrate", args)
     t0 = time.perf_counter()
+    head = header(args, cfgs) + ([QUICK_NOTE] if args.quick else [])
     if not args.json:
-        print("\n".join(header(args, cfgs)), flush=True)
+        print("\n".join(head), flush=True)
     seeds = [replication_seed(args.seed, r) for r in range(args.reps)]
     # the long runs first, so the pool ends on the short ones
     order = [k for k in ("stability", "stationarity", "calibration") if k in cfgs]
     jobs = [(k, cfgs[k], s) for k in order for s in seeds]
-    progress = "runs" if not args.json and sys.stderr.isatty() else None
-    out = parallel_map(measure, jobs, args.workers, progress=progress)
+    out = parallel_map(measure, jobs, args.workers, progress=None if args.no_progress else "calibration runs")
     rows = {k: [o for (kk, _, _), o in zip(jobs, out) if kk == k] for k in order}
     targets = [t for t in TARGETS if t.runs in rows]
     results = [evaluate(t, rows[t.runs]) for t in targets]
     failed = sum(not r["pass"] for r in results)
+    plain = [{k: _finite(v) for k, v in r.items()} for r in results]
+    body = table_lines(results, targets) + [f"{len(results) - failed} of {len(results)} targets pass "
+                                            f"({len(jobs)} runs in {time.perf_counter() - t0:.0f} s)"]
     if args.json:
-        for r in results:
-            print(json.dumps({k: _finite(v) for k, v in r.items()}))
+        for r in plain:
+            print(json.dumps(r))
     else:
-        print_table(results, targets)
-        print(f"{len(results) - failed} of {len(results)} targets pass "
-              f"({len(jobs)} runs in {time.perf_counter() - t0:.0f} s)")
+        print("\n".join(body))
+    write_csv(folder / "targets.csv", {k: [_cell(r[k]) for r in plain] for k in plain[0]})
+    keep(folder, "\n".join(head + body))
     return 1 if failed else 0
+
+
+def _cell(value: Any) -> Any:
+    """A target's field for targets.csv: a range as ``low-high``, None as empty."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value)
+    return "" if value is None else value
 
 
 if __name__ == "__main__":

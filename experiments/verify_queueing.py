@@ -39,6 +39,11 @@ Examples:
     python experiments/verify_queueing.py --priority          # the priority grid
     python experiments/verify_queueing.py --servers 5 --utilisation 0.9 --customers 50000 --reps 40
     python experiments/verify_queueing.py --json
+    python experiments/verify_queueing.py --quick           # a smoke test: two points, short runs
+
+Writes points.csv (one row per point, per class with --priority) and
+conclusion.txt (the table) under results/verify_queueing/ (with --priority
+results/verify_queueing-priority/; -quick with --quick; or --out DIR).
 """
 from __future__ import annotations
 
@@ -55,10 +60,14 @@ from typing import Optional, Sequence
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "experiments"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from sim.config import load_config
+from _common import QUICK_NOTE, keep, output_dir  # noqa: E402
+from sim.config import load_config  # noqa: E402
+from sim.experiment.executors import parallel_map  # noqa: E402
+from sim.files import write_csv  # noqa: E402
 from sim.units import DAYS_PER_YEAR  # noqa: E402
 from sim.model.streams import replication_seed  # noqa: E402
 from sim.regimes import REGIMES, STATUS_QUO  # noqa: E402
@@ -112,6 +121,12 @@ def default_customers(c: int, rho: float) -> int:
 
 
 DEFAULT_REPS = 20
+
+#: --quick: two points of each grid, short runs, few replications (a smoke test, not a verification)
+QUICK_GRID = ((1, 0.5), (5, 0.7))
+QUICK_PRIORITY_GRID = ((1, 0.7), (5, 0.7))
+QUICK_CUSTOMERS = 2_000
+QUICK_REPS = 5
 
 
 # --------------------------------------------------------------------------- one point
@@ -290,6 +305,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--urgent-share", type=float, default=URGENT_SHARE,
                     help=f"share p of urgent youths with --priority (default {URGENT_SHARE})")
     ap.add_argument("--json", action="store_true", help="one JSON line per point (per class with --priority)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"smoke test: {len(QUICK_GRID)} points, {QUICK_CUSTOMERS:,} referrals x {QUICK_REPS} "
+                    "replications each (not a verification)")
+    ap.add_argument("--workers", type=int, default=1, help="parallel processes over the points (default 1)")
+    ap.add_argument("--out", default=None, help="output folder: points.csv and conclusion.txt (default "
+                    "results/verify_queueing, results/verify_queueing-priority with --priority; -quick with --quick)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
 
     if (args.servers is None) != (args.utilisation is None):
@@ -297,31 +319,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.servers is not None:
         grid = [(args.servers, args.utilisation)]
     elif args.priority:
-        grid = [(c, r) for c in PRIORITY_SERVERS for r in PRIORITY_UTILISATION]
+        grid = list(QUICK_PRIORITY_GRID) if args.quick else [(c, r) for c in PRIORITY_SERVERS
+                                                             for r in PRIORITY_UTILISATION]
     else:
-        grid = [(c, r) for c in GRID_SERVERS for r in GRID_UTILISATION]
+        grid = list(QUICK_GRID) if args.quick else [(c, r) for c in GRID_SERVERS for r in GRID_UTILISATION]
     if args.priority and not 0.0 < args.urgent_share < 1.0:
         ap.error("--urgent-share must lie strictly between 0 and 1")
+    if args.workers < 1:
+        ap.error(f"--workers: expected a positive integer, got {args.workers}")
     share = args.urgent_share if args.priority else 0.0
-    reps = args.reps or DEFAULT_REPS
+    reps = args.reps or (QUICK_REPS if args.quick else DEFAULT_REPS)
+    out = output_dir("verify_queueing-priority" if args.priority else "verify_queueing", args)
 
     t0 = time.perf_counter()
-    if not args.json:
-        for line in preamble(args, args.priority):
-            print(line)
-        print(HEADER, flush=True)
-    rows: list[Row] = []
-    for c, rho in grid:
-        n = args.customers or default_customers(c, rho)
-        for row in run_point(c, rho, n, reps, args.seed, args.care_mean, share, args.regime):
-            rows.append(row)
-            print(row.json() if args.json else fmt(row), flush=True)
+    tasks = [(c, rho, args.customers or (QUICK_CUSTOMERS if args.quick else default_customers(c, rho)), reps,
+              args.seed, args.care_mean, share, args.regime) for c, rho in grid]
+    rows = [row for point in parallel_map(_point, tasks, args.workers,
+                                          progress=None if args.no_progress else "verification points")
+            for row in point]
     passed = sum(r.inside for r in rows)
-    if not args.json:
-        what = "class rows" if args.priority else "points"
-        print(f"{passed}/{len(rows)} {what} PASS (theory inside the {LEVEL:.0%} CI); "
-              f"{time.perf_counter() - t0:.0f} s")
+    what = "class rows" if args.priority else "points"
+    text = [*preamble(args, args.priority), *([QUICK_NOTE] if args.quick else []), HEADER,
+            *(fmt(r) for r in rows),
+            f"{passed}/{len(rows)} {what} PASS (theory inside the {LEVEL:.0%} CI); {time.perf_counter() - t0:.0f} s"]
+    print("\n".join(row.json() for row in rows) if args.json else "\n".join(text), flush=True)
+    dicts = [json.loads(r.json()) for r in rows]
+    write_csv(out / "points.csv", {k: [d[k] for d in dicts] for k in dicts[0]})
+    keep(out, "\n".join(text))
     return 0 if passed == len(rows) else 1
+
+
+def _point(task: tuple) -> list[Row]:
+    return run_point(*task)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
                   [--reps N] [--format csv|parquet|auto] [--force] [--allow-other-code] [--no-progress]
     caresim report DIR [--svg] [--skip-bad]
     caresim preload CONFIG --out FILE [--years N] [--seed S] [--set ...]
+    caresim init DIR [--force]
     caresim schema
 
 A user error (bad config, bad argument, unreadable file) prints one line,
@@ -118,7 +119,8 @@ def workers(text: str) -> int:
     return positive_int(text, MAX_WORKERS)
 
 
-def _seed(text: str) -> int:
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: a non-negative integer (scripts reuse it)."""
     try:
         n = int(text)
     except ValueError:
@@ -141,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     config = _Parser(add_help=False)
-    config.add_argument("config", metavar="CONFIG", help="YAML configuration, e.g. configs/achterhoek.yaml")
+    config.add_argument("config", metavar="CONFIG",
+                        help="YAML configuration: a file, e.g. configs/achterhoek.yaml, or the name of a bundled "
+                        "config, e.g. achterhoek (caresim init copies them out)")
     config.add_argument(
         "--set",
         dest="overrides",
@@ -158,26 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regime", required=True, metavar="R",
                    help=f"regime after the contract start: {' or '.join(REGIMES)} "
                    f"({STATUS_QUO} = the status quo continues)")
-    p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write summary.csv, episodes.csv, monthly.csv, yearly.csv and manifest.json here")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compare", parents=[config], help="both regimes side by side over replications",
                        description="Run both regimes on common random numbers over replications and "
-                       "print each metric's mean with its 95%% CI and the paired difference.")
+                       "print each metric's mean with its 95% CI and the paired difference.")
     p.add_argument("--reps", type=replications, default=10, metavar="N", help="replications (default 10)")
-    p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="master seed (default 1)")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write comparison.csv, runs.csv, yearly.csv, trends.csv, time_to_care.csv, monthly.csv, "
                    "episodes.csv and manifest.json here")
-    p.add_argument("--episodes-per-run", type=_seed, default=None, metavar="N",
+    p.add_argument("--episodes-per-run", type=seed, default=None, metavar="N",
                    help="episode records of each run written to episodes.csv for the report's figures, evenly "
                    "spaced (default: sim.experiment.compare.EPISODES_PER_RUN, 2000; 0: none)")
     p.add_argument("--all-episodes", action="store_true", help="write every episode record (large files)")
     p.add_argument("--workers", type=workers, default=None, metavar="N",
                    help="parallel worker processes (default: one per core; results do not depend on it)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (or lines, when not on a terminal)")
     p.add_argument("--warm-up-cache", metavar="DIR", type=Path, default=None,
                    help="keep each replication's paused warm-up here and reuse it (the same base config, seed and code start at the switch; files of about 15 MB)")
     p.set_defaults(func=cmd_compare)
@@ -191,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "finishes; the same command again resumes it, skipping finished runs and retrying failed "
                        "ones and runs whose files fail their check. Exits 1 if any run failed, 130 on Ctrl-C, "
                        "143 on SIGTERM (finished runs are kept).")
-    p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml")
+    p.add_argument("spec", metavar="SPEC", help="sweep spec YAML, e.g. configs/sweeps/example.yaml, or the name "
+                   "of a bundled spec, e.g. example")
     p.add_argument("--out", metavar="DIR", type=Path, required=True,
                    help="results folder: manifest.json, runs/ (one file per run), episodes/, monthly/ when asked")
     p.add_argument("--executor", choices=("serial", "process", "dask"), default=None,
@@ -213,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-other-code", action="store_true",
                    help="resume a results folder whose runs were made by other code (another version or changed "
                    "source); the manifest then records which code made each run")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (or lines, when not on a terminal)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="write an HTML report of a results folder",
@@ -230,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the status quo over replications and report, per monthly series, "
                        "the MSER-5 truncation point next to the config's warm-up.")
     p.add_argument("--reps", type=replications, default=5, metavar="N", help="replications (default 5)")
-    p.add_argument("--seed", type=_seed, default=1, help="master seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="master seed (default 1)")
     p.add_argument("--workers", type=workers, default=1, metavar="N", help="parallel processes")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (or lines, when not on a terminal)")
     p.set_defaults(func=cmd_warmup)
 
     p = sub.add_parser("params", help="list every parameter with its unit and source",
@@ -250,8 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=at_most(MAX_YEARS), default=30, metavar="N",
                    help="years the status quo runs before the snapshot (default 30); the snapshot falls on the "
                    "config's start date N years on, so its season matches day 0")
-    p.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     p.set_defaults(func=cmd_preload)
+
+    p = sub.add_parser("init", help="copy the bundled configs and sweep specs into a folder for editing",
+                       description="Copy the configs, the preloaded snapshot and the sweep specs that ship with "
+                       "caresim into DIR (created if missing), keeping their folders, so they can be edited and "
+                       "run from there; the copies refer to each other by relative paths as the originals do.")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the folder to copy into (new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="copy into a non-empty folder, overwriting files of the same name")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("schema", help="print the config's JSON Schema",
                        description="Print the JSON Schema of the configuration (for editor completion).")
@@ -325,7 +342,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     cfg = _load(args)
     _prepare_out(args.out)
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = not args.no_progress    # a bar on a terminal, else a line every few replications
     if args.workers is None:
         args.workers = min(os.cpu_count() or 1, 2 * args.reps)
     cmp = sim.compare(cfg, replications=args.reps, seed=args.seed, workers=args.workers, progress=progress,
@@ -343,6 +360,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     note = tables.who_counts(str(m) for m in cmp.table["metric"])
     if note:
         print(note)
+    for line in tables.interval_notes(cmp.table):
+        print(line)
     from .model.metrics import HEADLINE
 
     trends = tables.format_trends(cmp.trends, HEADLINE)
@@ -351,6 +370,8 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print("Headline metrics per contract year: mean over replications of the first and the last contract "
               "year; trend = least-squares slope per year, fitted per replication, 95% t-CI across replications")
         print(trends)
+        for line in tables.interval_notes(cmp.trends, "replications", shown=HEADLINE, clipping=False):
+            print(line)
         if "wait_total_mean_weeks" in HEADLINE:
             print("wait_total_mean_weeks counts open episodes with their time so far, so the late contract years "
                   "read low (the end of the run cuts them short); care_within_* allow for it (censoring).")
@@ -423,7 +444,7 @@ def cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
     executor = args.executor or ("dask" if args.scheduler else "process")
     if args.scheduler and executor != "dask":
         raise UsageError(f"--scheduler: only with --executor dask, not {executor}")
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = not args.no_progress    # a bar on a terminal, else a line every few runs
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings(), _sigterm_interrupts():
@@ -519,7 +540,7 @@ def cmd_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def cmd_warmup(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .experiment.warmup import warmup_report
 
-    print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers))
+    print(warmup_report(_load(args), args.reps, args.seed, workers=args.workers, progress=not args.no_progress))
     return 0
 
 
@@ -609,6 +630,20 @@ def cmd_preload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import bundled
+
+    dest = args.dir.expanduser()
+    try:
+        paths = bundled.copy_to(dest, force=args.force)
+    except OSError as exc:
+        raise UsageError(f"{args.dir}: cannot write there ({exc.strerror or exc})") from None
+    folders = sorted({p.parent.relative_to(dest).as_posix() for p in paths} - {"."})
+    print(f"copied {len(paths)} files into {args.dir} (and its {', '.join(f + '/' for f in folders)}); "
+          f"edit them and run e.g. caresim compare {dest / 'achterhoek.yaml'}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .config import json_schema
 
@@ -617,6 +652,18 @@ def cmd_schema(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 # --------------------------------------------------------------------------- entry point
+def _resolve_names(args: argparse.Namespace) -> None:
+    """A CONFIG or SPEC argument that names a bundled file becomes its path
+    (a ConfigError listing the bundled names when it is neither)."""
+    from .bundled import resolve_config, resolve_spec
+    from .errors import SweepError
+
+    if getattr(args, "config", None) is not None:
+        args.config = str(resolve_config(args.config))
+    if getattr(args, "spec", None) is not None:
+        args.spec = str(resolve_spec(args.spec, SweepError))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -625,6 +672,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors (already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
+        _resolve_names(args)
         return args.func(args, argv)
     except (ConfigError, UsageError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)

@@ -173,6 +173,23 @@ def pandas_options(text: Iterable[str] = ()) -> dict[str, Any]:
     return opts
 
 
+def date_columns(names: Iterable[str]) -> list[str]:
+    """The columns holding dates, by name: ``date`` and ``*_date`` (e.g. the
+    monthly tables' ``date``); they are ISO text in the CSV files."""
+    return [n for n in names if n == "date" or str(n).endswith("_date")]
+
+
+def with_dates(frame: Any) -> Any:
+    """A pandas DataFrame with its date columns (:func:`date_columns`) as
+    datetime64, so they sort, resample and plot as dates (in place; returned)."""
+    import pandas as pd
+
+    for name in date_columns(frame.columns):
+        if not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            frame[name] = pd.to_datetime(frame[name], format="ISO8601")
+    return frame
+
+
 # --------------------------------------------------------------------------- atomic files
 def is_temporary(name: str) -> bool:
     """Whether a file name is one of :func:`atomic_path`'s temporaries."""

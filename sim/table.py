@@ -34,8 +34,10 @@ class Table:
         return dict(self.columns)
 
     def to_pandas(self):
+        """A pandas DataFrame of the columns, date columns (``date``,
+        ``*_date``) as datetime64 (:func:`sim.files.with_dates`)."""
         import pandas as pd
-        return pd.DataFrame(self.columns)
+        return files.with_dates(pd.DataFrame(self.columns))
 
     def rows(self) -> Iterator[dict[str, Any]]:
         keys = list(self.columns)
@@ -60,3 +62,34 @@ class Table:
 
     def __repr__(self) -> str:
         return f"Table({len(self)} rows x {len(self.columns)} columns: {', '.join(list(self.columns)[:8])}...)"
+
+    def _repr_html_(self) -> str:
+        """An HTML table for Jupyter: the first and last rows (all up to
+        :data:`HTML_ROWS`), every column, and the size."""
+        return html_table(self.columns, len(self))
+
+
+#: rows a notebook shows of a Table before it shortens it to the first and last half
+HTML_ROWS = 20
+
+
+def html_table(columns: Mapping[str, np.ndarray], n: int, max_rows: int = HTML_ROWS) -> str:
+    """``columns`` (``n`` rows) as an HTML table; longer than ``max_rows`` it
+    shows the first and the last ``max_rows // 2`` with a row of dots between."""
+    import html
+
+    names = list(columns)
+    shown = list(range(n)) if n <= max_rows else [*range(max_rows // 2), -1, *range(n - max_rows // 2, n)]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.6g}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in names)
+    body = []
+    for i in shown:
+        cells = ("<td>...</td>" * len(names)) if i < 0 else "".join(f"<td>{cell(columns[k][i])}</td>" for k in names)
+        body.append(f"<tr><th>{'' if i < 0 else i}</th>{cells}</tr>")
+    return (f'<table class="caresim-table"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(body)}'
+            f"</tbody></table><p>sim.Table: {n:,} rows x {len(names)} columns</p>")

@@ -60,7 +60,7 @@ def test_the_comparison_table_is_a_view_of_the_paired_differences():
     paired = stats.paired_differences(runs, a=STATUS_QUO, b=REFORM, by=())
     summary = stats.summarise_runs(runs, by=("regime",))
     assert list(table.keys()) == ["metric", *(f"{r}_{c}" for r in REGIMES for c in ("mean", "ci_low", "ci_high")),
-                                  "diff_mean", "diff_ci_low", "diff_ci_high"]
+                                  "diff_mean", "diff_ci_low", "diff_ci_high", "n_pairs", "warning"]
     assert list(table["metric"]) == list(paired["metric"]) == ["wait_mean_weeks", "referrals"]
     for c in ("diff_mean", "diff_ci_low", "diff_ci_high"):
         assert table[c].tolist() == paired[c].tolist()                     # the same numbers, not close ones

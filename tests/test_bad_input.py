@@ -243,7 +243,7 @@ def _spec(tmp_path: Path, **changes: Any) -> Path:
     ({"replications": 10 ** 9}, ["replications", "100,000"]),
     ({"replications": True}, ["replications"]),
     ({"seed": float("nan")}, ["seed"]),
-    ({"factors": {"grid": {f"demand.growth_per_year": [0.0] * 1000,
+    ({"factors": {"grid": {"demand.growth_per_year": [0.0] * 1000,
                            "waiting.patience_mean_days": list(range(1, 1001))}}}, ["design points", "at most"]),
     ({"factors": {"sample": {"method": "lhs", "n": 10 ** 9, "bounds": {"demand.growth_per_year": [0, 0.1]}}}},
      ["factors.sample.n"]),

@@ -4,6 +4,7 @@ command line on a small world. Nothing here asserts that the default config
 passes its targets (that is the calibration's job, not the tool's)."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import math
@@ -171,8 +172,8 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           timeout=timeout, cwd=ROOT)
 
 
-def test_quick_json_prints_one_valid_line_per_target():
-    p = _run("--quick", "--json", "--reps", "1", "--workers", "2", *_sets(SMALL))
+def test_quick_json_prints_one_valid_line_per_target(tmp_path):
+    p = _run("--quick", "--json", "--reps", "1", "--workers", "2", "--out", str(tmp_path), *_sets(SMALL))
     assert p.returncode in (0, 1), p.stderr
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert [r["name"] for r in lines] == [t.name for t in cal.TARGETS]
@@ -189,10 +190,17 @@ def test_quick_json_prints_one_valid_line_per_target():
     assert by["stationarity_waiting_list_trend"]["ci_low"] is not None
     assert "2023-2031" in by["stationarity_waiting_list_trend"]["note"]     # --quick: 10 years
     assert p.returncode == (0 if all(r["pass"] for r in lines) else 1)
+    # kept under --out: one row per target, and the table with the quick-mode note
+    with open(tmp_path / "targets.csv", newline="") as fh:
+        kept = list(csv.DictReader(fh))
+    assert [r["name"] for r in kept] == [r["name"] for r in lines]
+    assert [r["pass"] for r in kept] == [str(r["pass"]) for r in lines]
+    text = (tmp_path / "conclusion.txt").read_text()
+    assert "quick mode" in text and text.strip().splitlines()[-1].endswith("s)")
 
 
-def test_text_output_names_regime_replications_horizon_and_ends_with_the_count():
-    p = _run("--reps", "2", "--skip-stationarity", "--workers", "2", *_sets(SMALL))
+def test_text_output_names_regime_replications_horizon_and_ends_with_the_count(tmp_path):
+    p = _run("--reps", "2", "--skip-stationarity", "--workers", "2", "--out", str(tmp_path), *_sets(SMALL))
     assert p.returncode in (0, 1), p.stderr
     out = p.stdout
     assert "product" in out and "2 replications" in out
@@ -215,8 +223,8 @@ def test_a_user_error_is_one_line_and_status_2(bad):
 
 
 @pytest.mark.slow
-def test_quick_json_on_the_default_config():
-    p = _run("--quick", "--json", "--reps", "1", "--workers", "2", timeout=600)
+def test_quick_json_on_the_default_config(tmp_path):
+    p = _run("--quick", "--json", "--reps", "1", "--workers", "2", "--out", str(tmp_path), timeout=600)
     assert p.returncode in (0, 1), p.stderr
     lines = [json.loads(line) for line in p.stdout.splitlines()]
     assert [r["name"] for r in lines] == [t.name for t in cal.TARGETS]

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from sim import cli
 from sim.present import tables
@@ -40,6 +39,7 @@ COMPARISON_COLUMNS = [
     "product_mean", "product_ci_low", "product_ci_high",
     "expertise_mean", "expertise_ci_low", "expertise_ci_high",
     "diff_mean", "diff_ci_low", "diff_ci_high",
+    "n_pairs", "warning",
 ]
 
 

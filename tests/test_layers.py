@@ -12,7 +12,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 #: bottom to top; a module's floor is the first entry its dotted name starts with
 FLOORS = (
-    ("sim.errors", "sim.units", "sim.table", "sim.files", "sim.survival"),
+    ("sim.errors", "sim.units", "sim.table", "sim.files", "sim.survival", "sim._version", "sim.bundled"),
     ("sim.config",),
     ("sim.model",),
     ("sim.regimes",),

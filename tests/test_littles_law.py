@@ -95,10 +95,11 @@ def test_the_edge_term_explains_the_transient(rows):
 
 
 @pytest.mark.slow
-def test_script_json_and_exit_status(capsys):
+def test_script_json_and_exit_status(capsys, tmp_path):
     """The script's --json lines carry the fields of a row, one set per seed, and it
     exits 0 when all pass (short runs: 3-year window of a run to 2033, 2 seeds on 2 workers)."""
     code = ll.main(["--regime", "product", "--end", "2033-07-01", "--window-years", "3", "--json",
+                    "--out", str(tmp_path), "--no-progress",
                     "--seeds", "2", "--workers", "2"])
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert sorted((d["seed"], d["window"], d["quantity"]) for d in lines) == sorted(

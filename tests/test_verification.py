@@ -154,13 +154,14 @@ def test_verify_script_sets_the_queue(c, rho):
     assert vq.point_config(c, rho, 30.0, 10_000, urgent_share=0.3)[0].demand.urgent_share["mild"] == 0.3
 
 
-def test_verify_script_json_line(capsys):
+def test_verify_script_json_line(capsys, tmp_path):
     """One point through the command line: a JSON line with the documented keys
     whose verdict agrees with its own interval (fixed seeds, ~1 s)."""
     import json
 
     vq = _verify_script()
-    code = vq.main(["--servers", "2", "--utilisation", "0.5", "--customers", "5000", "--reps", "5", "--json"])
+    code = vq.main(["--servers", "2", "--utilisation", "0.5", "--customers", "5000", "--reps", "5", "--json",
+                    "--out", str(tmp_path), "--no-progress"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     row = json.loads(lines[0])

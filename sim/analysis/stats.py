@@ -37,7 +37,7 @@ from scipy import special
 from ..model.metrics import METRICS
 
 __all__ = [
-    "Interval", "t_interval", "paired_interval", "half_width", "bonferroni",
+    "MIN_PAIRS", "few_pairs", "Interval", "t_interval", "paired_interval", "half_width", "bonferroni",
     "summarise_runs", "paired_differences", "crn_variance_reduction",
     "replications_needed", "sequential_done", "sequential", "Sequential",
     "Mser", "mser", "mser5",
@@ -45,6 +45,19 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- intervals
+#: fewer pairs (or replications) than this and an interval is not to be relied on: the
+#: t-interval is wide and rests on the normality of very few values (tables warn)
+MIN_PAIRS = 5
+
+
+def few_pairs(n: int, what: str = "pairs") -> str:
+    """The warning for an interval on ``n`` pairs (or ``what``: replications)
+    ("" when there are enough, or none: no values, no interval)."""
+    if n >= MIN_PAIRS or n == 0:
+        return ""
+    return f"{n} {what} (fewer than {MIN_PAIRS}): interval not to be relied on"
+
+
 @dataclass(frozen=True)
 class Interval:
     mean: float

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import ValidationError
 
+from ..bundled import resolve_config
 from ..errors import ConfigError, did_you_mean
 from . import yamlfile
 from .schema import Config
@@ -136,10 +137,12 @@ def read_yaml(path: str | Path, what: str = "the file", error: type[ConfigError]
 
 
 def load_config(path: str | Path, overrides: Optional[Mapping[str, Any]] = None) -> Config:
-    """Load a YAML config, apply ``--set`` style dotted overrides, validate.
+    """Load a YAML config (a path, or the name of a bundled config such as
+    ``achterhoek``), apply ``--set`` style dotted overrides, validate.
     A relative ``timeline.preload`` is read from the config file's folder
     (the resolved config holds the absolute path); the file must be readable
     (its contents are checked by ``sim.model.initial.read_snapshot``)."""
+    path = resolve_config(path)         # a path, or the name of a bundled config
     data = read_yaml(path)
     if overrides:
         data = apply_overrides(data or {}, overrides)

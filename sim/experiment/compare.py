@@ -17,7 +17,7 @@ from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..analysis.stats import _columns, _vector, paired_differences, summarise_runs, t_interval
+from ..analysis.stats import _columns, _vector, few_pairs, paired_differences, summarise_runs, t_interval
 from ..config import Config
 from ..errors import ConfigError, did_you_mean
 from ..model.metrics import METRICS, time_to_care_curve
@@ -131,7 +131,10 @@ def comparison_table(runs, regimes: Optional[Sequence[str]] = None, level: float
     more) the paired difference of the last regime minus the first with its
     paired-t CI: a view of :func:`sim.analysis.stats.summarise_runs` and
     :func:`sim.analysis.stats.paired_differences` (the columns of
-    ``comparison.csv``)."""
+    ``comparison.csv``): ``n_pairs`` is the number of pairs behind the
+    difference's interval (of replications, with one regime) and ``warning``
+    says when it is below ``MIN_PAIRS`` or an interval was clipped to the
+    metric's range (:func:`clip`)."""
     regimes = list(REGIMES) if regimes is None else list(regimes)
     summary = summarise_runs(runs, by=("regime",), level=level)
     at = {(str(r), str(m)): i for i, (r, m) in enumerate(zip(summary["regime"], summary["metric"]))}
@@ -143,19 +146,58 @@ def comparison_table(runs, regimes: Optional[Sequence[str]] = None, level: float
     rows = []
     for metric in metrics:
         row: dict = {"metric": metric}
+        clipped = False
         for name in regimes:
             i = at[(name, metric)]
-            row.update({f"{name}_{c}": summary[c][i] for c in ("mean", "ci_low", "ci_high")})
+            low, high, cut = clip(metric, summary["ci_low"][i], summary["ci_high"][i])
+            row.update({f"{name}_mean": summary["mean"][i], f"{name}_ci_low": low, f"{name}_ci_high": high})
+            clipped |= cut
         if paired is not None:
             j = row_of[metric]
-            row.update({c: paired[c][j] for c in ("diff_mean", "diff_ci_low", "diff_ci_high")})
+            low, high, cut = clip(metric, paired["diff_ci_low"][j], paired["diff_ci_high"][j], difference=True)
+            row.update({"diff_mean": paired["diff_mean"][j], "diff_ci_low": low, "diff_ci_high": high})
+            clipped |= cut
+            n, what = int(paired["n"][j]), "pairs"
+        else:
+            n, what = min(int(summary["n"][at[(name, metric)]]) for name in regimes), "replications"
+        row["n_pairs"] = n
+        row["warning"] = note(metric, n, clipped, what)
         rows.append(row)
     return Table.from_rows(rows)
 
 
+def clip(metric: str, low: float, high: float, difference: bool = False) -> tuple[float, float, bool]:
+    """A confidence interval cut to the range the metric's values lie in (the
+    registry's ``bounds``: a share's to [0, 1], a difference of shares to
+    [-1, 1]); the t-interval is symmetric and with few or skewed values
+    reaches past it. Returns (low, high, whether it was cut)."""
+    m = METRICS.get(metric)
+    if m is None or m.bounds is None:
+        return low, high, False
+    lo, hi = m.bounds
+    if difference:
+        lo, hi = lo - hi, hi - lo
+    cut = False
+    if np.isfinite(low) and low < lo:
+        low, cut = lo, True
+    if np.isfinite(high) and high > hi:
+        high, cut = hi, True
+    return low, high, cut
+
+
+def note(metric: str, n: int, clipped: bool, what: str = "pairs") -> str:
+    """The ``warning`` cell of a row: fewer than MIN_PAIRS pairs (or ``what``),
+    an interval clipped to the metric's range."""
+    parts = [few_pairs(n, what)]
+    if clipped:
+        lo, hi = METRICS[metric].bounds
+        parts.append(f"interval clipped to [{lo:g}, {hi:g}]")
+    return "; ".join(p for p in parts if p)
+
+
 TREND_COLUMNS = ["metric", "regime", "n", "horizon_mean", "first_year", "first_mean", "first_ci_low",
                  "first_ci_high", "last_year", "last_mean", "last_ci_low", "last_ci_high", "slope_per_year",
-                 "slope_ci_low", "slope_ci_high"]
+                 "slope_ci_low", "slope_ci_high", "warning"]
 
 
 def trend_table(yearly, runs, regimes: Optional[Sequence[str]] = None, metrics: Optional[Sequence[str]] = None,
@@ -172,7 +214,9 @@ def trend_table(yearly, runs, regimes: Optional[Sequence[str]] = None, metrics: 
     ``yearly``: one row per (regime, replication, contract_year) with the
     metrics as columns (``Comparison.yearly``); ``runs``: one row per run
     (``Comparison.runs``). Columns: :data:`TREND_COLUMNS`; ``n`` is the number
-    of replications with a finite slope (with one contract year: none, slope NaN)."""
+    of replications with a finite slope (with one contract year: none, slope NaN);
+    ``warning`` as in :func:`comparison_table` (the first and last year's
+    intervals clipped to the metric's range)."""
     regimes = list(REGIMES) if regimes is None else list(regimes)
     ycols, rcols = _columns(yearly) if len(yearly) else {}, _columns(runs)
     if not ycols:
@@ -209,15 +253,20 @@ def trend_table(yearly, runs, regimes: Optional[Sequence[str]] = None, metrics: 
             a, b = regimes[0], regimes[-1]
             groups.append((f"{b} - {a}", grids[b] - grids[a], hor[b] - hor[a]))
         for name, g, h in groups:
+            diff = name not in regimes
             first, last = t_interval(g[:, 0], level), t_interval(g[:, -1], level)
             slope = t_interval(_slopes(years.astype(float), g), level)
+            first_low, first_high, cut_first = clip(metric, first.low, first.high, diff)
+            last_low, last_high, cut_last = clip(metric, last.low, last.high, diff)
             rows.append({"metric": metric, "regime": name, "n": slope.n,
                          "horizon_mean": t_interval(h, level).mean,
-                         "first_year": int(years[0]), "first_mean": first.mean, "first_ci_low": first.low,
-                         "first_ci_high": first.high, "last_year": int(years[-1]), "last_mean": last.mean,
-                         "last_ci_low": last.low, "last_ci_high": last.high, "slope_per_year": slope.mean,
-                         "slope_ci_low": slope.low, "slope_ci_high": slope.high})
-    return Table({c: np.array([r[c] for r in rows], dtype=object if c in ("metric", "regime") else None)
+                         "first_year": int(years[0]), "first_mean": first.mean, "first_ci_low": first_low,
+                         "first_ci_high": first_high, "last_year": int(years[-1]), "last_mean": last.mean,
+                         "last_ci_low": last_low, "last_ci_high": last_high, "slope_per_year": slope.mean,
+                         "slope_ci_low": slope.low, "slope_ci_high": slope.high,
+                         "warning": note(metric, min([k for k in (first.n, last.n, slope.n) if k > 0], default=0),
+                                         cut_first or cut_last, "pairs" if diff else "replications")})
+    return Table({c: np.array([r[c] for r in rows], dtype=object if c in ("metric", "regime", "warning") else None)
                   for c in TREND_COLUMNS})
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from ..errors import SweepError, did_you_mean
+from .progress import progress_bar
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -239,15 +239,6 @@ def as_finished(executor: Executor, fn: Callable[[Any], Any], calls: Iterable[tu
     finally:
         for fut in inflight:
             fut.cancel()
-
-
-def progress_bar(enabled: bool, desc: str, total: Optional[int] = None):
-    """A tqdm bar on stderr counting runs, or None when not ``enabled``."""
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="run", desc=desc, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
 def parallel_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1,

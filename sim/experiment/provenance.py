@@ -64,11 +64,12 @@ def versions() -> dict[str, Optional[str]]:
 
 
 def package_version() -> str:
-    """The installed caresim version (the source tree's pyproject when not installed)."""
-    try:
-        return metadata.version("caresim")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
+    """The caresim version (``sim/_version.py``, which pyproject.toml reads
+    too), so an editable install reports the source's version, not the one
+    it was installed with."""
+    from .._version import __version__
+
+    return __version__
 
 
 def source_sha256(root: Path = PACKAGE) -> str:

@@ -30,6 +30,7 @@ from typing import Any, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..bundled import resolve_spec
 from ..config import Config, apply_overrides, config_to_dict, format_error, read_yaml, validate
 from ..config.types import Int
 from ..errors import ConfigError, SweepError, did_you_mean
@@ -218,7 +219,7 @@ def load_spec(spec: Union[str, Path, Mapping[str, Any], SweepSpec]) -> SweepSpec
         return spec
     where = Path.cwd()
     if isinstance(spec, (str, Path)):
-        path = Path(spec)
+        path = resolve_spec(spec, SweepError)      # a path, or the name of a bundled spec
         data = read_yaml(path, "the sweep spec", SweepError)
         where = path.resolve().parent
         label = str(path)

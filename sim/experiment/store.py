@@ -592,7 +592,9 @@ def _join(parts: list, use_pandas: bool):
     if use_pandas and parts and not isinstance(parts[0], Table):
         import pandas as pd
 
-        return pd.concat(parts, ignore_index=True)
+        from ..files import with_dates     # date columns as datetime64
+
+        return with_dates(pd.concat(parts, ignore_index=True))
     table = concat(parts)
     if use_pandas:
         return table.to_pandas() if len(table.columns) else _empty_frame()

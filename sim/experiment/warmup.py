@@ -16,7 +16,7 @@ from .executors import parallel_map
 
 def warmup_analysis(cfg, replications: int = 5, seed: int = 1,
                     series: Sequence[str] = ("waiting_list", "youths_in_care"),
-                    regime: str = STATUS_QUO, workers: int = 1) -> dict[str, Any]:
+                    regime: str = STATUS_QUO, workers: int = 1, progress: bool = False) -> dict[str, Any]:
     """Run ``regime`` (default the status quo, which runs through the whole
     horizon unchanged) for ``replications`` replications and apply MSER-5 to
     each monthly series: to the mean over replications (the estimate used for
@@ -25,10 +25,12 @@ def warmup_analysis(cfg, replications: int = 5, seed: int = 1,
     Returns a dict with the configured warm-up (``warmup_months``,
     ``contract_start``) and per series the truncation in months and as a date,
     the per-replication truncations and ``long_enough`` (truncation point at or
-    before the contract start).
+    before the contract start). ``progress``: a bar counting the replications
+    (plain lines when stderr is not a terminal).
     """
     seeds = [replication_seed(seed, r) for r in range(replications)]
-    monthly = parallel_map(_monthly_of, [(cfg, regime, s) for s in seeds], workers)
+    monthly = parallel_map(_monthly_of, [(cfg, regime, s) for s in seeds], workers,
+                           progress="warm-up check" if progress else None)
     dates = monthly[0]["date"]
     warm_days = float(cfg.timeline.contract_start_day)
     warm_months = warm_days / DAYS_PER_MONTH
@@ -57,11 +59,11 @@ def _monthly_of(args) -> dict[str, np.ndarray]:
 
 def warmup_report(cfg, replications: int = 5, seed: int = 1,
                   series: Sequence[str] = ("waiting_list", "youths_in_care"),
-                  regime: str = STATUS_QUO, workers: int = 1) -> str:
+                  regime: str = STATUS_QUO, workers: int = 1, progress: bool = False) -> str:
     """Printable MSER-5 warm-up check of a config: per monthly series the
     truncation point (months from the start, and date) next to the configured
     warm-up, and whether the warm-up is long enough. See :func:`warmup_analysis`."""
-    a = warmup_analysis(cfg, replications, seed, series, regime, workers)
+    a = warmup_analysis(cfg, replications, seed, series, regime, workers, progress)
     lines = [
         f"MSER-5 warm-up check: {regime} regime, {replications} replication(s), root seed {seed}, "
         f"{a['months']} monthly observations",

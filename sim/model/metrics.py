@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
 from ..config.schema import Config
 from ..survival import cumulative_incidence
-from ..units import DAYS_PER_WEEK, DAYS_PER_YEAR
+from ..units import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR
 from ..table import Table
 
 NORM_WEEKS = 14.0   # treeknorm: 4 weeks to intake + 10 weeks to treatment
@@ -19,15 +19,30 @@ CARE_WITHIN_WEEKS = (4, 14, 52)
 #: care (the two competing events)
 CENSORED, CARE, DROPOUT, OTHER_FUNDER = 0, 1, 2, 3
 
+#: the range of a proportion: its confidence intervals are clipped to it
+SHARE = (0.0, 1.0)
+#: a re-referral within 12 months is seen only for episodes that end at least this long before
+#: the end of the run; a window with less than REREFERRAL_MIN_OBSERVED_DAYS of such exits (e.g.
+#: the last contract year) has the rate NaN: not observable, rather than a share of a few exits
+REREFERRAL_DAYS = DAYS_PER_YEAR
+REREFERRAL_MIN_OBSERVED_DAYS = DAYS_PER_MONTH
+#: metrics that can be NaN because the end of the run cuts them off (tables show them as "n/o")
+NOT_OBSERVABLE = {"rereferral_12m_rate": "a re-referral within 12 months is seen only for episodes that "
+                  "end at least 12 months before the end of the run"}
+
+
 @dataclass(frozen=True)
 class Metric:
     """What a summary metric is: one line of meaning, an axis label, its unit,
-    and whether it is a headline metric (the ones conclusions talk about)."""
+    whether it is a headline metric (the ones conclusions talk about), and the
+    range its values lie in (``bounds``; None: unbounded), to which intervals
+    are clipped."""
 
     description: str
     label: str
     unit: str
     headline: bool = False
+    bounds: Optional[tuple[float, float]] = None
 
 
 #: the one metric registry: summary key -> Metric (docs/model.md has the formulas);
@@ -37,7 +52,7 @@ METRICS: dict[str, Metric] = {
     **{f"care_within_{w}w_share": Metric(
         f"share of all referrals in the window whose care started within {w} weeks (Aalen-Johansen: "
         "dropout before care competes, the end of the run censors)",
-        f"Care within {w} weeks", "share of referrals", w == 14) for w in CARE_WITHIN_WEEKS},
+        f"Care within {w} weeks", "share of referrals", w == 14, SHARE) for w in CARE_WITHIN_WEEKS},
     "wait_total_mean_weeks": Metric("mean weeks out of care in the system (first and follow-up waits, "
                                     "assessment, re-indication) per episode referred in the window; open "
                                     "episodes with their time so far", "Total time waiting", "weeks", True),
@@ -56,7 +71,7 @@ METRICS: dict[str, Metric] = {
     "wait_p90_weeks": Metric("90th percentile of the same", "90th percentile wait", "weeks"),
     # no longer a headline metric: care_within_14w_share asks the same of every referral
     "share_over_norm": Metric("share of those waits over the 14-week treeknorm", "Waits over the 14-week norm",
-                              "share"),
+                              "share", bounds=SHARE),
     "referrals": Metric("referrals per year (first and repeat)", "Referrals", "per year"),
     "starts_per_year": Metric("first care starts per year", "First care starts", "per year"),
     "youths_in_care_year": Metric("distinct youths with care per contract year (mean over full years)",
@@ -68,13 +83,16 @@ METRICS: dict[str, Metric] = {
     "waiting_at_end": Metric("episodes still waiting (for assessment or care) at the end", "Waiting at the end",
                              "episodes"),
     "goal_attained_rate": Metric("share of completed episodes that reached their goal", "Goal attained",
-                                 "share of completed", True),
-    "rereferral_12m_rate": Metric("share of completed episodes followed by a referral within 12 months",
-                                  "Re-referral within 12 months", "share"),
+                                 "share of completed", True, SHARE),
+    "rereferral_12m_rate": Metric("share of completed episodes followed by a referral within 12 months, of "
+                                  "those ending at least 12 months before the end of the run (NaN, not "
+                                  "observable, for a window without a month of them, e.g. the last contract "
+                                  "year)", "Re-referral within 12 months", "share", bounds=SHARE),
     "dropout_rate": Metric("share of referrals whose family left the waiting list", "Left the waiting list",
-                           "share of referrals"),
+                           "share of referrals", bounds=SHARE),
     "other_funder_rate": Metric("share of referrals moved to another funder (long-term care under the Wlz) "
-                                "before youth care started", "Moved to another funder", "share of referrals"),
+                                "before youth care started", "Moved to another funder", "share of referrals",
+                                bounds=SHARE),
     "dose_mean": Metric("mean delivered share of the needed care, completed episodes", "Delivered dose",
                         "share of needed care"),
     "care_cost_eur_per_year": Metric("paid for care: per unit, lump sums, population part, safety valve, team",
@@ -86,7 +104,7 @@ METRICS: dict[str, Metric] = {
     "admin_cost_eur_per_year": Metric("providers' and municipalities' administrative hours at cost",
                                       "Administration cost", "EUR per year", True),
     "admin_share": Metric("share of contracted providers' staff time spent on administration",
-                          "Administration share of staff time", "share"),
+                          "Administration share of staff time", "share", bounds=SHARE),
     "cost_per_goal_eur": Metric("care cost per attained goal", "Care cost per attained goal", "EUR"),
     "utilisation": Metric("care hours in use / care capacity of contracted providers", "Utilisation",
                           "share of capacity"),
@@ -241,8 +259,10 @@ def window(m: FinishedRun, idx: EpisodeIndex, t0: float, t1: float, mark0: dict,
     out["goals_per_year"] = goals / years
     out["goals_per_referral"] = goals / n_referred if n_referred else np.nan
     out["goal_attained_rate"] = _mean(idx.outcome[done])
-    observable = idx.between(idx.exit, t0, min(t1, m.t_end - DAYS_PER_YEAR + 1e-9))
-    out["rereferral_12m_rate"] = _mean(idx.gap_next[observable] <= DAYS_PER_YEAR)
+    seen_until = min(t1, m.t_end - REREFERRAL_DAYS + 1e-9)      # exits followed for 12 months
+    observable = idx.between(idx.exit, t0, seen_until)
+    out["rereferral_12m_rate"] = (_mean(idx.gap_next[observable] <= REREFERRAL_DAYS)
+                                  if seen_until - t0 >= REREFERRAL_MIN_OBSERVED_DAYS else np.nan)
     out["dropout_rate"] = _mean(idx.dropped[referred])
     out["other_funder_rate"] = _mean(idx.other_funder[referred])
     out["dose_mean"] = _mean(idx.dose[done])

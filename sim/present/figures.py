@@ -2,10 +2,10 @@
 
 Every function takes tidy data (a ``sim.Table``, pandas ``DataFrame`` or dict
 of columns, as loaded by ``sim.load_results`` or built from ``sim.run`` /
-``sim.compare``) and an output path, draws one figure and returns the path it
-wrote. The format follows the path's suffix (PNG by default); pass
-``formats=("png", "svg")`` to write several files side by side (the first is
-returned). When a table holds several design points (a ``point`` column) pass
+``sim.compare``), draws one figure, writes it when given an output path and
+returns the matplotlib ``Figure`` (a notebook shows it; :func:`written` names
+the files). The format follows the path's suffix (PNG by default); pass
+``formats=("png", "svg")`` to write several files side by side. When a table holds several design points (a ``point`` column) pass
 ``point=`` to pick one; the functions refuse to mix points silently.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -24,9 +24,12 @@ from ..regimes import REFORM, REGIMES, STATUS_QUO
 from ..units import DAYS_PER_WEEK
 
 __all__ = ["ecdf_waiting_times", "time_to_care", "time_series", "forest_plot", "response_curve", "morris_plot",
-           "yearly_differences", "waterfall", "uncertainty_plot", "cost_breakdown", "metric_label", "REGIME_COLOURS"]
+           "yearly_differences", "waterfall", "uncertainty_plot", "cost_breakdown", "metric_label", "written",
+           "REGIME_COLOURS"]
 
 DPI = 110
+#: where a figure goes: a path (its suffix picks the format unless ``formats`` is given)
+PathLike = Union[str, Path]
 
 #: colours of the registered regimes (status quo blue, reform orange); a regime
 #: not listed here gets the next of _OTHER
@@ -60,14 +63,23 @@ def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (8.0, 4.
     return fig, axes
 
 
-def _save(fig: Figure, out, formats: Optional[Sequence[str]]) -> Path:
+def written(out: PathLike, formats: Optional[Sequence[str]] = None) -> list[Path]:
+    """The files a figure function writes for ``out`` and ``formats``: ``out``
+    with each format's suffix (default: ``out``'s own suffix, else PNG)."""
     out = Path(out)
     fmts = [f.lstrip(".").lower() for f in formats] if formats else [out.suffix.lstrip(".").lower() or "png"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    paths = [out.with_suffix("." + f) for f in fmts]
-    for p in paths:
-        fig.savefig(p, dpi=DPI, format=p.suffix[1:], metadata={"Software": None} if p.suffix == ".png" else None)
-    return paths[0]
+    return [out.with_suffix("." + f) for f in fmts]
+
+
+def _finish(fig: Figure, out: Optional[PathLike], formats: Optional[Sequence[str]]) -> Figure:
+    """Write ``fig`` to ``out`` in each of ``formats`` (nothing when ``out`` is
+    None) and return it, so a notebook shows it and code can restyle it."""
+    if out is not None:
+        paths = written(out, formats)
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
+        for p in paths:
+            fig.savefig(p, dpi=DPI, format=p.suffix[1:], metadata={"Software": None} if p.suffix == ".png" else None)
+    return fig
 
 
 def _style(ax) -> None:
@@ -109,7 +121,10 @@ def _regimes(cols, regimes) -> list[str]:
 
 def _dates(values) -> np.ndarray:
     """Dates (ISO strings, dates or datetime64) as datetime64[D]."""
-    return np.array([np.datetime64(str(v)[:10]) for v in np.asarray(values).tolist()], dtype="datetime64[D]")
+    arr = np.asarray(values)
+    if np.issubdtype(arr.dtype, np.datetime64):      # e.g. a pandas date column (datetime64[ns])
+        return arr.astype("datetime64[D]")
+    return np.array([np.datetime64(str(v)[:10]) for v in arr.tolist()], dtype="datetime64[D]")
 
 
 def _fmt_num(x: float, unit: str = "") -> str:
@@ -144,9 +159,9 @@ def _title(ax_or_fig, text: str, point: Any = None) -> None:
 
 
 # --------------------------------------------------------------------------- ECDF of waits
-def ecdf_waiting_times(episodes, out, contract_start_day: Optional[float] = None, point: Any = None,
+def ecdf_waiting_times(episodes, out: Optional[PathLike] = None, contract_start_day: Optional[float] = None, point: Any = None,
                        regimes: Optional[Sequence[str]] = None, norm_weeks: float = NORM_WEEKS,
-                       formats: Optional[Sequence[str]] = None, title: Optional[str] = None) -> Path:
+                       formats: Optional[Sequence[str]] = None, title: Optional[str] = None) -> Figure:
     """Empirical CDF of waiting times (weeks from referral to care start) per
     regime, pooled over replications, for care that started at or after
     ``contract_start_day`` (days from the run's start; all starts when None).
@@ -180,13 +195,13 @@ def ecdf_waiting_times(episodes, out, contract_start_day: Optional[float] = None
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     when = "care starts after the contract start" if contract_start_day is not None else "all care starts"
     _title(ax, title or f"Waiting times per regime ({when}, pooled over replications)", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- time to care (competing risks)
-def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]] = None, level: float = 0.95,
+def time_to_care(curves, out: Optional[PathLike] = None, point: Any = None, regimes: Optional[Sequence[str]] = None, level: float = 0.95,
                  marks: Sequence[float] = CARE_WITHIN_WEEKS, formats: Optional[Sequence[str]] = None,
-                 title: Optional[str] = None) -> Path:
+                 title: Optional[str] = None) -> Figure:
     """Time to care of every referral in the evaluation horizon, one panel per
     regime: the Aalen-Johansen cumulative incidence of care (rising from the
     bottom) and of leaving before care (hanging from the top, drawn as
@@ -256,14 +271,14 @@ def time_to_care(curves, out, point: Any = None, regimes: Optional[Sequence[str]
         ax.legend(loc="lower right", fontsize=7.5, frameon=False)
     _title(fig, title or "Time to care of every referral in the horizon (Aalen-Johansen; dropout before care "
                          "competes, the end of the run censors; mean over replications)", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- time series
-def time_series(monthly, out, series: Sequence[str] = ("waiting_list", "youths_in_care"), point: Any = None,
+def time_series(monthly, out: Optional[PathLike] = None, series: Sequence[str] = ("waiting_list", "youths_in_care"), point: Any = None,
                 regimes: Optional[Sequence[str]] = None, band: str = "quantile", level: float = 0.95,
                 contract_start: Any = None, formats: Optional[Sequence[str]] = None,
-                title: Optional[str] = None) -> Path:
+                title: Optional[str] = None) -> Figure:
     """Monthly series over calendar time, one panel per series, one line per
     regime: the mean over replications and a band, either the central
     ``level`` range of the replications (``band="quantile"``, 2.5-97.5% by
@@ -339,13 +354,13 @@ def time_series(monthly, out, series: Sequence[str] = ("waiting_list", "youths_i
                            else "Date (monthly observations)")
     axes[0, 0].legend(fontsize=8, frameon=True, loc="lower right", framealpha=0.85)
     _title(fig, title or "Waiting list and youths in care over time", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- forest plot
-def forest_plot(paired, out, metrics: Optional[Sequence[str]] = None, point: Any = None,
+def forest_plot(paired, out: Optional[PathLike] = None, metrics: Optional[Sequence[str]] = None, point: Any = None,
                 scale: str = "relative", formats: Optional[Sequence[str]] = None,
-                title: Optional[str] = None) -> Path:
+                title: Optional[str] = None) -> Figure:
     """Paired differences (b - a) per metric with their confidence intervals,
     from :func:`sim.analysis.stats.paired_differences`.
 
@@ -450,14 +465,14 @@ def forest_plot(paired, out, metrics: Optional[Sequence[str]] = None, point: Any
         for k in range(len(names), nrows * ncols):
             axes[k // ncols, k % ncols].set_visible(False)
         _title(fig, title or f"Paired differences per metric ({what})", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- response curves
-def response_curve(runs, out, factor: str, metrics: Sequence[str] = ("wait_mean_weeks",),
+def response_curve(runs, out: Optional[PathLike], factor: str, metrics: Sequence[str] = ("wait_mean_weeks",),
                    regimes: Optional[Sequence[str]] = None, a: str = STATUS_QUO, b: str = REFORM,
                    level: float = 0.95, difference: bool = True, formats: Optional[Sequence[str]] = None,
-                   title: Optional[str] = None) -> Path:
+                   title: Optional[str] = None) -> Figure:
     """Metric against one factor: left, one line per regime (mean over all
     runs at each factor value, averaged over any other factors) with its t-CI
     band; right (when ``difference`` and both regimes ``a`` and ``b`` are
@@ -526,12 +541,12 @@ def response_curve(runs, out, factor: str, metrics: Sequence[str] = ("wait_mean_
                 axx.set_xticklabels(lstr, rotation=30 if max(map(len, lstr)) > 6 else 0, fontsize=8,
                                     ha="right" if max(map(len, lstr)) > 6 else "center")
     _title(fig, title or f"Response to {factor}")
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- Morris
-def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Optional[str] = None,
-                label: int = 12) -> Path:
+def morris_plot(morris, out: Optional[PathLike] = None, formats: Optional[Sequence[str]] = None, title: Optional[str] = None,
+                label: int = 12) -> Figure:
     """Morris screening: sigma against mu* per factor (one panel per value of an
     ``output`` column if there is one), with horizontal error bars for
     ``mu_star_conf`` when given and reference lines sigma/mu* = 0.1, 0.5 and 1
@@ -567,12 +582,12 @@ def morris_plot(morris, out, formats: Optional[Sequence[str]] = None, title: Opt
         if o is not None:
             ax.set_title(metric_label(str(o)), fontsize=10)
     _title(fig, title or "Morris screening: importance (μ*) and non-linearity/interaction (σ)")
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- per contract year
-def yearly_differences(yearly, out, metrics: Sequence[str], point: Any = None, level: float = 0.95,
-                       formats: Optional[Sequence[str]] = None) -> Path:
+def yearly_differences(yearly, out: Optional[PathLike], metrics: Sequence[str], point: Any = None, level: float = 0.95,
+                       formats: Optional[Sequence[str]] = None) -> Figure:
     """The paired difference (reform minus status quo) per contract year, one
     panel per metric: the mean over replications with its ``level`` t-interval
     (pairs matched on replication). ``yearly``: rows per run and contract year,
@@ -610,11 +625,11 @@ def yearly_differences(yearly, out, metrics: Sequence[str], point: Any = None, l
         ax.set_title(metric_label(metric, False), fontsize=10)
         _style(ax)
     _title(fig, f"Paired difference per contract year (mean, {100 * level:g}% t-CI over replications)", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 # --------------------------------------------------------------------------- attribution and uncertainty
-def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = None) -> Path:
+def waterfall(attribution, out: Optional[PathLike], metric: str, formats: Optional[Sequence[str]] = None) -> Figure:
     """Shapley attribution of one metric's regime difference: a step per feature
     from 0 to the total (bars with 95% CIs); a diamond marks where the step
     would end if it were the one-at-a-time part instead. Rows as ``experiments/mechanisms.py`` writes them (``feature``,
@@ -646,11 +661,11 @@ def waterfall(attribution, out, metric: str, formats: Optional[Sequence[str]] = 
     _style(ax)
     _title(fig, f"{metric_label(metric, False)}: Shapley attribution (bars, 95% CI); where the step would end "
                 f"with the one-at-a-time part (diamonds)")
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
-def uncertainty_plot(differences, drivers: Sequence[tuple[str, float]], out, metric: str,
-                     formats: Optional[Sequence[str]] = None, top: int = 10) -> Path:
+def uncertainty_plot(differences, drivers: Sequence[tuple[str, float]], out: Optional[PathLike], metric: str,
+                     formats: Optional[Sequence[str]] = None, top: int = 10) -> Figure:
     """A probabilistic sensitivity analysis of one metric: the ECDF of the paired
     difference over the parameter sets (90% of them shaded, the mean dashed)
     and a tornado of the ``top`` parameters by partial rank correlation
@@ -680,7 +695,7 @@ def uncertainty_plot(differences, drivers: Sequence[tuple[str, float]], out, met
     a2.set_title(f"What drives it (the {len(rho)} strongest)", fontsize=10)
     _style(a2)
     _title(fig, metric_label(metric, False))
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)
 
 
 def _rows_of(table) -> list[dict]:
@@ -695,9 +710,9 @@ CARE_PARTS = (("billed_eur", "care: paid per unit"),
               ("team_eur", "care: municipal access team"))
 
 
-def cost_breakdown(runs, out, point: Any = None, monthly=None, regimes: Optional[Sequence[str]] = None,
+def cost_breakdown(runs, out: Optional[PathLike] = None, point: Any = None, monthly=None, regimes: Optional[Sequence[str]] = None,
                    level: float = 0.95, formats: Optional[Sequence[str]] = None,
-                   title: Optional[str] = None) -> Path:
+                   title: Optional[str] = None) -> Figure:
     """Stacked bars per regime of the yearly cost over the evaluation horizon:
     care (``care_cost_eur_per_year``) and administration
     (``admin_cost_eur_per_year``), means over replications in million EUR, with
@@ -756,4 +771,4 @@ def cost_breakdown(runs, out, point: Any = None, monthly=None, regimes: Optional
     _style(ax)
     _title(fig, title or f"Cost per year: care and administration (mean over replications, "
                          f"{100 * level:g}% t-CI of the total)", point)
-    return _save(fig, out, formats)
+    return _finish(fig, out, formats)

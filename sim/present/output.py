@@ -74,7 +74,8 @@ def write_compare(out: Path, cmp: Any, cfg: Config, argv: Sequence[str], config_
     if cmp.time_to_care is not None and len(cmp.time_to_care):
         from . import figures
 
-        paths.append(figures.time_to_care(cmp.time_to_care, out / "time_to_care.png"))
+        figures.time_to_care(cmp.time_to_care, out / "time_to_care.png")
+        paths.append(out / "time_to_care.png")
     info = manifest(
         cfg, argv, cmp.seeds, [p.name for p in paths],
         subcommand="compare", config_path=str(config_path), overrides=dict(overrides),

@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..analysis.stats import _columns, _unique_str, bonferroni, paired_differences, summarise_runs
+from ..analysis.stats import MIN_PAIRS, _columns, _unique_str, bonferroni, paired_differences, summarise_runs
 from ..experiment.store import TEXT_COLUMNS, load_results
 from ..errors import StoreError
 from ..files import read_csv, read_json_object, write_csv
@@ -247,8 +247,9 @@ def write_report(results_dir, out_html=None, formats: Sequence[str] = ("png",), 
         body.append(_failures(data))
 
     def figure(name: str, caption: str, fn, *args, **kw) -> None:
+        p = fig_dir / f"{name}.{formats[0]}"
         try:
-            p = fn(*args, out=fig_dir / f"{name}.{formats[0]}", formats=formats, **kw)
+            fn(*args, out=p, formats=formats, **kw)
         except Exception as exc:      # e.g. data too thin for this figure: say so and go on
             body.append(f'<p class="note">Figure {html.escape(name)} not drawn: '
                         f'{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</p>')
@@ -554,8 +555,6 @@ def _summary_table(summary: dict, point: Optional[str], table_id: Optional[str] 
             "<th>95% t-CI</th><th>half-width</th></tr>\n" + "\n".join(lines) + "\n</table>")
 
 
-#: fewer pairs (or replications) than this and an interval is not to be relied on
-MIN_PAIRS = 5
 #: columns of the experiments' tables that hold a probability or a share, not a value of the row's metric
 SHARE_COLUMNS = {"prob_expertise_better", "prob_positive", "monte_carlo_share", "prcc", "p_value"}
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from ..analysis.stats import _columns
+import numpy as np
+
+from ..analysis.stats import MIN_PAIRS, _columns
+from ..model.metrics import NOT_OBSERVABLE, metric_unit
 
 NA = "n/a"
+#: a value the end of the run cuts off (``sim.model.metrics.NOT_OBSERVABLE``): not observable
+NO = "n/o"
 
 _RATE_NAMES = {"utilisation", "utilization"}
 
@@ -41,17 +46,17 @@ def decimals_for(metric: str, values: Iterable[float]) -> int:
     return 3
 
 
-def fmt(value: Any, decimals: int, sign: bool = False) -> str:
+def fmt(value: Any, decimals: int, sign: bool = False, na: str = NA) -> str:
     """One number: thousands separators, fixed decimals, optional '+' sign;
-    NaN as 'n/a'; no '-0.000'."""
+    NaN as ``na`` ('n/a'); no '-0.000'."""
     if value is None:
-        return NA
+        return na
     try:
         x = float(value)
     except (TypeError, ValueError):
         return str(value)
     if math.isnan(x):
-        return NA
+        return na
     if math.isinf(x):
         return ("+" if sign and x > 0 else "-" if x < 0 else "") + "inf"
     if round(x, decimals) == 0:
@@ -81,15 +86,27 @@ def render(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
+def missing(metric: str) -> str:
+    """How a NaN of ``metric`` reads: 'n/o' (not observable) where the end of the run cuts it off, else 'n/a'."""
+    return NO if metric in NOT_OBSERVABLE else NA
+
+
 def format_summary(summary: Mapping[str, float]) -> str:
-    """A run's summary as an aligned two-column table (metric, value)."""
-    rows = [[k, fmt(v, decimals_for(k, [v]))] for k, v in summary.items()]
-    return render(["metric", "value"], rows, [False, True])
+    """A run's summary as an aligned table (metric, unit, value), with a note
+    under it for a value that is not observable."""
+    rows = [[k, metric_unit(k), fmt(v, decimals_for(k, [v]), na=missing(k))] for k, v in summary.items()]
+    return "\n".join([render(["metric", "unit", "value"], rows, [False, False, True]),
+                       *not_observable_notes(r[0] for r in rows if r[2] == NO)])
+
+
+def not_observable_notes(metrics: Iterable[str]) -> list[str]:
+    """One line per metric shown as 'n/o', saying why."""
+    return [f"{NO}: {m} not observable: {NOT_OBSERVABLE[m]}." for m in dict.fromkeys(metrics)]
 
 
 def _interval(mean: str, low: str, high: str, mean_width: int) -> str:
     """``mean [low, high]`` with the mean right-aligned to ``mean_width``."""
-    if low == NA and high == NA:
+    if low in (NA, NO) and high in (NA, NO):
         return mean.rjust(mean_width)
     return f"{mean.rjust(mean_width)} [{low}, {high}]"
 
@@ -119,18 +136,57 @@ def format_comparison(table: Any) -> str:
         d = decimals_for(metric, values)
         for g, sign in groups:
             cells[g].append(
-                tuple(fmt(cols[f"{g}_{p}"][i], d, sign=sign) for p in ("mean", "ci_low", "ci_high"))
+                tuple(fmt(cols[f"{g}_{p}"][i], d, sign=sign, na=missing(metric)) for p in ("mean", "ci_low", "ci_high"))
             )
     texts: dict[str, list[str]] = {}
     for g, _ in groups:
         triples = cells[g]
         width = max((len(t[0]) for t in triples), default=1)
         texts[g] = [_interval(*t, width) for t in triples]
-    header = ["metric", *(f"{r} mean [95% CI]" for r in regimes)]
+    header = ["metric", "unit", *(f"{r} mean [95% CI]" for r in regimes)]
     if "diff" in texts:
         header.append(f"{regimes[-1]} - {regimes[0]} [95% CI]")
-    rows = [[m, *(texts[g][i] for g, _ in groups)] for i, m in enumerate(metrics)]
+    rows = [[m, metric_unit(m), *(texts[g][i] for g, _ in groups)] for i, m in enumerate(metrics)]
     return render(header, rows, [False] * len(header), gap="   ")
+
+
+def interval_notes(table: Any, what: str = "pairs", shown: Optional[Iterable[str]] = None,
+                   clipping: bool = True) -> list[str]:
+    """Lines to print under a table with ``n_pairs`` (or ``n``) and
+    ``warning`` columns (``comparison_table``, ``trend_table``): which
+    intervals rest on fewer than MIN_PAIRS pairs (or ``what``), which were
+    clipped to the metric's range, and which values are not observable.
+    ``shown``: the metrics printed (default all); ``clipping``: whether the
+    printed intervals are the clipped ones (the trend table prints slopes only)."""
+    cols = _columns(table)
+    if not cols or not len(cols.get("metric", [])):
+        return []
+    if shown is not None:
+        keep = np.isin(np.asarray(cols["metric"]).astype(str), list(shown))
+        cols = {k: np.asarray(v)[keep] for k, v in cols.items()}
+    metrics = [str(m) for m in cols["metric"]]
+    counts = cols.get("n_pairs", cols.get("n"))
+    warnings = [str(w) for w in cols.get("warning", [""] * len(metrics))]
+    lines = []
+    few = {m: int(n) for m, n, w in zip(metrics, counts, warnings) if "fewer than" in w} if counts is not None else {}
+    if few:
+        ns = sorted(set(few.values()))
+        with_values = {m for m, n in zip(metrics, counts) if _finite(n) and int(n) > 0}
+        if set(few) == with_values and len(ns) == 1:
+            where = f"every interval rests on {ns[0]} {what}"
+        else:
+            where = "the intervals of " + ", ".join(f"{m} ({n} {what})" for m, n in few.items())
+        lines.append(f"Warning: {where}, fewer than {MIN_PAIRS}: t-intervals from so few are wide and lean on "
+                     f"the normality of a handful of values; run at least {MIN_PAIRS} replications before "
+                     "relying on them.")
+    clipped = list(dict.fromkeys(m for m, w in zip(metrics, warnings) if "clipped" in w)) if clipping else []
+    if clipped:
+        lines.append("Intervals clipped to the metric's range (shares to [0, 1], their differences to [-1, 1]; "
+                     f"the t-interval reached past it): {', '.join(clipped)}.")
+    values = [k for k in cols if k.endswith("_mean") and k != "diff_mean"]
+    unseen = [m for i, m in enumerate(metrics) if m in NOT_OBSERVABLE
+              and any(not _finite(cols[k][i]) for k in values)]
+    return lines + not_observable_notes(unseen)
 
 
 #: which youths the wait metrics count, printed under the comparison table:
@@ -177,16 +233,17 @@ def format_trends(trends: Any, metrics: Optional[Sequence[str]] = None) -> str:
     for metric in wanted:
         idx = [i for i, m in enumerate(names) if m == metric]
         d = decimals_for(metric, [cols[c][i] for i in idx for c in value_cols])
+        na = missing(metric)
         for k, i in enumerate(idx):
             regime = str(cols["regime"][i])
             diff = " - " in regime
-            cells = [fmt(cols[c][i], d, sign=diff) for c in ("horizon_mean", "first_mean", "last_mean")]
+            cells = [fmt(cols[c][i], d, sign=diff, na=na) for c in ("horizon_mean", "first_mean", "last_mean")]
             slope = tuple(fmt(cols[c][i], d, sign=True) for c in ("slope_per_year", "slope_ci_low", "slope_ci_high"))
             raw.append(slope)
-            rows.append([metric if k == 0 else "", regime, *cells])
+            rows.append([metric if k == 0 else "", metric_unit(metric) if k == 0 else "", regime, *cells])
     width = max((len(t[0]) for t in raw), default=1)
     for row, t in zip(rows, raw):
         row.append(_interval(*t, width))
-    header = ["per contract year", "regime", "horizon mean", f"year {first}", f"year {last}",
+    header = ["per contract year", "unit", "regime", "horizon mean", f"year {first}", f"year {last}",
               "trend per year [95% CI]"]
-    return render(header, rows, [False, False, True, True, True, False], gap="   ")
+    return render(header, rows, [False, False, False, True, True, True, False], gap="   ")
