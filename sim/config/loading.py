@@ -2,6 +2,7 @@
 :class:`~sim.config.schema.Config`, every error one line naming the key path."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import reprlib
 from pathlib import Path
@@ -82,7 +83,7 @@ def format_error(err: dict, root: Any = None, skip: Any = ()) -> str:
     expected = msg.removeprefix("Input should be ").removeprefix("input should be ")
     if expected and expected[0].isdigit() is False and expected.split(" ")[0] in ("greater", "less"):
         expected = "a value " + expected
-    return f"{loc}: got {_short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
+    return f"{loc}: got {short(err.get('input'))}; expected {expected[:1].lower() + expected[1:]}"
 
 
 def _suggest(parent: list[str], key: str, root: Any = None) -> str:
@@ -113,8 +114,11 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 40, 40
 
 
-def _short(value: Any) -> str:
-    """A bounded repr: never walks more than a few items of a big input."""
+def short(value: Any) -> str:
+    """A bounded repr for messages (dates and paths as text): never walks more
+    than a few items of a big input."""
+    if isinstance(value, (dt.date, Path)):
+        value = str(value)
     text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -122,7 +126,7 @@ def _short(value: Any) -> str:
 def validate(data: Mapping[str, Any]) -> Config:
     """Validate a plain mapping into a :class:`Config`; raise ConfigError."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"(top level): got {_short(data)}; expected a mapping of sections")
+        raise ConfigError(f"(top level): got {short(data)}; expected a mapping of sections")
     try:
         return Config.model_validate(dict(data))
     except ValidationError as exc:

@@ -19,7 +19,6 @@ JSON (sorted keys). Running the spec is ``sim.experiment.sweep.run_sweep``; the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..bundled import resolve_spec
 from ..config import Config, apply_overrides, config_to_dict, format_error, read_yaml, validate
+from ..config.loading import short
 from ..config.types import Int
 from ..errors import ConfigError, SweepError, did_you_mean
 from ..model.metrics import METRICS
@@ -226,7 +226,7 @@ def load_spec(spec: Union[str, Path, Mapping[str, Any], SweepSpec]) -> SweepSpec
     else:
         data, label = spec, "sweep spec"
     if not isinstance(data, Mapping):
-        raise SweepError(f"{label}: got {_short(data)}; expected a mapping (base, factors, ...)")
+        raise SweepError(f"{label}: got {short(data)}; expected a mapping (base, factors, ...)")
     data = dict(data)
     if "base" in data and isinstance(data["base"], (str, Path)):
         data["base"] = _resolve_base(Path(data["base"]), where)
@@ -404,7 +404,7 @@ def _lookup(data: Any, key: str) -> Any:
 def _describe(values: Mapping[str, Any]) -> str:
     if not values:
         return "(no factors)"
-    return "{" + ", ".join(f"{k}={_short(v)}" for k, v in values.items()) + "}"
+    return "{" + ", ".join(f"{k}={short(v)}" for k, v in values.items()) + "}"
 
 
 # --------------------------------------------------------------------------- errors
@@ -423,10 +423,3 @@ def _format_error(exc: ValidationError) -> str:
 
 def _unknown_key(where: str, key: str, allowed, what: str) -> str:
     return f"{where}: {key!r} is not {what}{did_you_mean(key, allowed)}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, (dt.date, Path)):
-        value = str(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -300,12 +300,12 @@ class Store:
         """The check file of a run, or None when it has none; BadPart when it is unreadable."""
         path = self.check_path(key)
         try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            data = read_json_object(path)
+        except StoreError:
             raise BadPart(f"{self.name(path)}: not a readable check file") from None
-        if not isinstance(data, dict) or not isinstance(data.get("parts"), dict):
+        if data is None:
+            return None
+        if not isinstance(data.get("parts"), dict):
             raise BadPart(f"{self.name(path)}: not a check file (no parts)")
         return data
 
@@ -400,10 +400,6 @@ class Store:
                 bad[key] = str(exc)
         return rows, bad
 
-    def read_runs(self) -> dict[Key, dict[str, Any]]:
-        """Every run row on disk that passes its check, by key."""
-        return self.scan(())[0]
-
     def run_codes(self) -> dict[str, Optional[str]]:
         """The fingerprint id of the code that made each run, by run file name
         (from the check files; None for a run without one)."""
@@ -417,15 +413,16 @@ class Store:
         return out
 
 
-def run_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of one run part file (normally one), unchecked."""
-    return list(read_part(path).rows())
+def listing(problems: Sequence[str]) -> str:
+    """The first :data:`SHOWN` problems, the rest counted: ``a; b; c; and 4 more``."""
+    n = len(problems)
+    return "; ".join(problems[:SHOWN]) + (f"; and {n - SHOWN} more" if n > SHOWN else "")
 
 
 def damaged(path: Path, manifest: Mapping[str, Any], problems: Sequence[str], action: str) -> str:
     """One line naming the part files that fail their check and what to do."""
     n = len(problems)
-    shown = "; ".join(problems[:SHOWN]) + (f"; and {n - SHOWN} more" if n > SHOWN else "")
+    shown = listing(problems)
     them = "it" if n == 1 else "them"
     command = manifest.get("command")
     resume = shlex.join(command) if isinstance(command, list) and command else "the same sweep again"
@@ -615,7 +612,7 @@ def not_a_store(path: Path, manifest: Optional[Mapping[str, Any]]) -> str:
                 "episodes.csv, monthly.csv and yearly.csv with pandas.read_csv")
     if manifest is not None:
         return f"{path}: its {MANIFEST} is not a sweep's (kind {manifest.get('kind')!r}); not a sweep store"
-    stores = sorted(d.name for d in path.iterdir() if d.is_dir() and _is_sweep_store(d))
+    stores = [d for d in result_folders(path) if _is_sweep_store(path / d)]
     if stores:
         listed = ", ".join(f"{d}/" for d in stores)
         return (f"{path} is not a sweep store but holds {len(stores)}: {listed}; load one of them "
@@ -625,6 +622,14 @@ def not_a_store(path: Path, manifest: Optional[Mapping[str, Any]]) -> str:
         return (f"{path}: no {MANIFEST}, so not a sweep store; it holds {', '.join(tables[:5])}"
                 f"{', ...' if len(tables) > 5 else ''}: read them with pandas.read_csv")
     return f"{path}: no {MANIFEST}; not a sweep's results folder"
+
+
+def result_folders(path: Path) -> list[str]:
+    """The subfolders of ``path`` that hold results: sweep stores, and the
+    folders of ``caresim compare`` and ``caresim run`` (an experiment writes
+    several), by name."""
+    return sorted(d.name for d in path.iterdir() if d.is_dir() and (
+        (d / RUNS).is_dir() or any((d / f).exists() for f in ("runs.csv", "comparison.csv", "summary.csv"))))
 
 
 def _is_sweep_store(folder: Path) -> bool:

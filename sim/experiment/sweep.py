@@ -48,7 +48,7 @@ from .executors import as_finished, check_executor, open_executor, progress_bar,
 from .provenance import code_fingerprint, describe_code, now, preload_file, provenance
 from .sequential import half_widths, next_counts, point_samples
 from .spec import Sequential, Sweep, SweepSpec, resolve
-from .store import CHECKS, RUNS, SHOWN, STORE_VERSION, TABLES, FORMATS, Key, Results, Store, load_results
+from .store import CHECKS, RUNS, STORE_VERSION, TABLES, FORMATS, Key, Results, Store, listing, load_results
 
 __all__ = ["run_sweep", "load_results", "Results", "next_counts", "half_widths", "point_samples", "execute", "Task",
            "RETRIES", "WorkerDied"]
@@ -413,7 +413,7 @@ class _Loop:
         if not keys:
             return
         problems = [self.bad.pop(k) for k in keys]
-        shown = "; ".join(problems[:SHOWN]) + (f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else "")
+        shown = listing(problems)
         warnings.warn(f"{self.store.root}: {len(keys)} run{'s' if len(keys) != 1 else ''} with part files that fail "
                       f"their check {'are' if len(keys) != 1 else 'is'} run again ({shown})", StoreWarning,
                       stacklevel=3)

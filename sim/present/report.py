@@ -35,7 +35,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..analysis.stats import MIN_PAIRS, _columns, _unique_str, bonferroni, paired_differences, summarise_runs
-from ..experiment.store import TEXT_COLUMNS, load_results
+from ..experiment.store import TEXT_COLUMNS, load_results, result_folders
 from ..errors import StoreError
 from ..files import read_csv, read_json_object, write_csv
 from ..model.metrics import HEADLINE, METRICS
@@ -181,8 +181,7 @@ def _one_run(summary: dict) -> dict:
 
 def _no_results(path: Path) -> str:
     """What to say about a folder that holds no results the report reads."""
-    inner = sorted(p.name for p in path.iterdir() if p.is_dir() and ((p / "runs").is_dir()
-                   or (p / "runs.csv").exists() or (p / "comparison.csv").exists()))
+    inner = result_folders(path)
     hint = (f"; its subfolders {', '.join(inner)} hold results: caresim report {path / inner[0]}" if inner
             else "")
     return (f"{path}: no results here: neither a sweep store (runs/ and manifest.json) nor the folder of "
